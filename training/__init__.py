@@ -1,0 +1,1 @@
+"""Training data preparation and fine-tuning of the answer generator."""
