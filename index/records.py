@@ -21,6 +21,7 @@ class Movie:
     plot: str = ""  # plot summary or overview; may be long
     source: str = ""  # catalog file name (or hf:dataset id) the record came from
     id: str = ""  # stable id: normalised title + year; filled by __post_init__ when empty
+    extra: dict[str, str] = field(default_factory=dict)  # other facts shown on the card, e.g. {"Certificate": "A"}
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -1,13 +1,19 @@
-"""The searchable index: passages + FAISS (dense) + bm25s (sparse). Persistence lives in index.persist."""
+"""The searchable index: passages + FAISS (dense) + bm25s (sparse), and its on-disk form (save_index, load_index)."""
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+from functools import lru_cache
+from pathlib import Path
 
 import bm25s
 import faiss
 import numpy as np
+import pandas as pd
 
-from index.records import Passage
+from index.records import IndexLoadError, Movie, Passage
 
 _TOKEN = re.compile(r"(?u)\b\w+\b")
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
@@ -73,3 +79,210 @@ class MovieIndex:
         ids, scores = self.bm25.retrieve(tokens, k=k, show_progress=False)
         ids = np.where(scores > 0, ids, -1)
         return scores, ids
+
+
+# ---------------------------------------------------------------- persistence
+# Layout of an index folder (no pickle anywhere):
+#   manifest.json     embedder name + hash, dim, counts, sources with hashes, schema, build time, versions, file sizes
+#   passages.parquet  one row per passage (row i = FAISS id i = BM25 doc i)
+#   movies.parquet    the Movie records, so `add` can rebuild person/tag cards across old and new movies
+#   vectors.npy       float32 (n, dim), normalised; reused by `add` for unchanged passages
+#   faiss.index       faiss.write_index of the flat or HNSW inner-product index
+#   bm25/             bm25s.BM25.save(..., allow_pickle=False)
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+DATA_FILES = ("passages.parquet", "movies.parquet", "vectors.npy", "faiss.index")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every file, then every folder (deepest first), so a later rename publishes complete data."""
+    dirs = []
+    for folder, _, files in os.walk(root):
+        dirs.append(Path(folder))
+        for name in files:
+            _fsync(Path(folder) / name)
+    for folder in reversed(dirs):
+        _fsync(folder)
+
+
+def passages_frame(passages: list[Passage]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "key": [p.key for p in passages], "kind": [p.kind for p in passages], "title": [p.title for p in passages],
+        "text": [p.text for p in passages], "year": pd.array([p.year for p in passages], dtype="Int32"),
+        "movie_id": [p.movie_id for p in passages], "genres": [p.genres for p in passages],
+        "hash": [p.hash for p in passages],
+    })
+
+
+def passages_from_frame(df: pd.DataFrame) -> list[Passage]:
+    years = [None if pd.isna(y) else int(y) for y in df["year"]]
+    genres = [list(g) if g is not None else [] for g in df["genres"]]
+    return [Passage(key=k, kind=kind, title=t, text=x, year=y, movie_id=m, genres=g, hash=h)
+            for k, kind, t, x, y, m, g, h in zip(df["key"], df["kind"], df["title"], df["text"], years,
+                                                 df["movie_id"], genres, df["hash"])]
+
+
+_MOVIE_LISTS = ("directors", "writers", "cast", "genres", "tags")
+_MOVIE_NUMBERS = {"year": "Int32", "votes": "Int64", "runtime_min": "Int32", "rating": "Float64"}
+
+
+def movies_frame(movies: list[Movie]) -> pd.DataFrame:
+    columns = {name: [getattr(m, name) for m in movies] for name in Movie.__dataclass_fields__}
+    for name, dtype in _MOVIE_NUMBERS.items():
+        columns[name] = pd.array(columns[name], dtype=dtype)
+    columns["extra"] = [json.dumps(e, ensure_ascii=False) for e in columns["extra"]]
+    return pd.DataFrame(columns)
+
+
+def _none(value):
+    return None if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def movies_from_frame(df: pd.DataFrame) -> list[Movie]:
+    cols = {name: df[name].tolist() for name in Movie.__dataclass_fields__}
+    for name in _MOVIE_NUMBERS:
+        cast = float if name == "rating" else int
+        cols[name] = [None if _none(v) is None else cast(v) for v in cols[name]]
+    for name in _MOVIE_LISTS:
+        cols[name] = [list(v) if _none(v) is not None else [] for v in cols[name]]
+    cols["language"] = [_none(v) for v in cols["language"]]
+    for name in ("title", "plot", "source", "id"):
+        cols[name] = [v if isinstance(v, str) else "" for v in cols[name]]
+    cols["extra"] = [json.loads(v) if isinstance(v, str) and v else {} for v in cols["extra"]]
+    names = list(cols)
+    return [Movie(**dict(zip(names, values))) for values in zip(*cols.values())]
+
+
+def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> None:
+    """Write every file of `index` into `folder` (a fresh temporary folder), fsynced, manifest last."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    passages_frame(index.passages).to_parquet(folder / "passages.parquet", index=False)
+    movies_frame(movies).to_parquet(folder / "movies.parquet", index=False)
+    np.save(folder / "vectors.npy", index.vectors, allow_pickle=False)
+    faiss.write_index(index.faiss, str(folder / "faiss.index"))
+    index.bm25.save(str(folder / "bm25"), allow_pickle=False, show_progress=False)
+    files = {name: (folder / name).stat().st_size for name in DATA_FILES}
+    files.update({f"bm25/{f.name}": f.stat().st_size for f in sorted((folder / "bm25").iterdir())})
+    index.manifest["files"] = files
+    (folder / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    fsync_tree(folder)
+
+
+def recover_swap(index_dir: str | Path) -> None:
+    """Finish a fallback swap cut short by a crash: if the target is gone but its moved-aside copy exists, put it back.
+    (On Linux the swap is one atomic renameat2 exchange, so this is only needed on other systems.)"""
+    target = Path(index_dir)
+    if target.exists() or not target.parent.is_dir():
+        return
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in olds:
+        if (old / MANIFEST).exists():
+            os.rename(old, target)
+            return
+
+
+def read_manifest(index_dir: str | Path) -> dict:
+    """The manifest of an index folder; IndexLoadError when the folder or manifest is missing or invalid."""
+    folder = Path(index_dir)
+    recover_swap(folder)
+    if not folder.exists():
+        raise IndexLoadError(f"{index_dir}: no index here; build one with `python -m index build SOURCE... --out {index_dir}`")
+    if not folder.is_dir():
+        raise IndexLoadError(f"{index_dir}: not an index folder (it is a file)")
+    if not (folder / MANIFEST).is_file():
+        raise IndexLoadError(f"{index_dir}: not an index folder (no {MANIFEST})")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexLoadError(f"{index_dir}: corrupt {MANIFEST} ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+        found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        raise IndexLoadError(f"{index_dir}: index schema version {found}, expected {SCHEMA_VERSION}; rebuild the index")
+    for name, size in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexLoadError(f"{index_dir}: corrupt index, {name} is missing")
+        if path.stat().st_size != size:
+            raise IndexLoadError(f"{index_dir}: corrupt index, {name} has {path.stat().st_size} bytes, manifest says {size}")
+    return manifest
+
+
+@lru_cache(maxsize=8)
+def embedder_hash(name: str) -> str | None:
+    """Fingerprint of the embedder `name` resolves to (None when it cannot be resolved offline)."""
+    from rag.models import ModelUnavailable, embedder_fingerprint, resolve_embedder
+
+    try:
+        return embedder_fingerprint(resolve_embedder(name))
+    except ModelUnavailable:
+        return None
+
+
+def check_embedder(manifest: dict, index_dir, settings=None, embedder=None) -> None:
+    """Refuse an index built with another embedder (by weight hash) or with another vector size."""
+    if settings is not None:
+        current = embedder_hash(settings.embedder)
+        built = manifest.get("embedder_hash")
+        same = current == built if current and built else settings.embedder == manifest.get("embedder")
+        if not same:
+            raise IndexLoadError(
+                f"{index_dir}: built with embedder '{manifest.get('embedder')}' (hash {built}), but the current "
+                f"embedder is '{settings.embedder}' (hash {current}); rebuild the index with this embedder")
+    if embedder is not None:
+        get_dim = getattr(embedder, "get_embedding_dimension", None) or embedder.get_sentence_embedding_dimension
+        dim = get_dim()
+        if dim != manifest.get("dim"):
+            raise IndexLoadError(f"{index_dir}: index vectors have dim {manifest.get('dim')}, the embedder makes dim {dim}; "
+                                 f"rebuild the index with this embedder")
+
+
+def load_movies(index_dir: str | Path) -> list[Movie]:
+    try:
+        return movies_from_frame(pd.read_parquet(Path(index_dir) / "movies.parquet"))
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a corrupt index
+        raise IndexLoadError(f"{index_dir}: corrupt movies.parquet ({str(exc).splitlines()[0] if str(exc) else exc})") from exc
+
+
+def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieIndex:
+    """Load an index folder. With `settings`, refuse an index built by another embedder; with `embedder`,
+    refuse a vector-size mismatch. Raises IndexLoadError (one line) for missing/corrupt/mismatched indexes."""
+    folder = Path(index_dir)
+    manifest = read_manifest(folder)
+    check_embedder(manifest, index_dir, settings, embedder)
+    current = "passages.parquet"
+    try:
+        passages = passages_from_frame(pd.read_parquet(folder / current))
+        current = "vectors.npy"
+        vectors = np.load(folder / current, mmap_mode="r", allow_pickle=False)
+        current = "faiss.index"
+        faiss_index = faiss.read_index(str(folder / current))
+        current = "bm25"
+        bm25 = bm25s.BM25.load(str(folder / current), allow_pickle=False, show_progress=False)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a corrupt index
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise IndexLoadError(f"{index_dir}: corrupt index file {current} ({detail})") from exc
+    n, dim = len(passages), manifest.get("dim")
+    num_docs = bm25.scores.get("num_docs") if isinstance(bm25.scores, dict) else None
+    if vectors.ndim != 2 or vectors.dtype != np.float32:
+        raise IndexLoadError(f"{index_dir}: corrupt index, vectors.npy is {vectors.dtype} {vectors.shape}")
+    if not (n == manifest.get("passages") == vectors.shape[0] == faiss_index.ntotal) or (num_docs not in (None, n)):
+        raise IndexLoadError(f"{index_dir}: corrupt index, counts disagree (manifest {manifest.get('passages')}, "
+                             f"passages {n}, vectors {vectors.shape[0]}, faiss {faiss_index.ntotal}, bm25 {num_docs})")
+    if not (dim == vectors.shape[1] == faiss_index.d):
+        raise IndexLoadError(f"{index_dir}: corrupt index, dims disagree (manifest {dim}, vectors {vectors.shape[1]}, "
+                             f"faiss {faiss_index.d})")
+    return MovieIndex(passages, vectors, manifest, faiss_index, bm25)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

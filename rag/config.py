@@ -27,6 +27,9 @@ class Settings:
     plot_chunk_words: int = 120  # words per plot chunk passage (each chunk is prefixed with its title)
     embed_batch_size: int = 64  # passages per encode() call
     hnsw: bool = False  # HNSW instead of flat inner product (for > ~100k passages)
+    person_card_films: int = 30  # films per person/tag card passage; longer filmographies continue in more passages
+    tag_cards: bool = True  # also index "Films tagged 'x': ..." passages (tag → films questions)
+    max_field_chars: int = 200_000  # catalog rows with a longer field (e.g. a 10 MB cell) are skipped and counted
     # --- retrieval ---
     k: int = 5  # passages put in the prompt
     candidates: int = 30  # per retriever, before reciprocal rank fusion
@@ -45,6 +48,29 @@ class Settings:
     num_threads: int = 0  # torch intra-op threads; 0 → all cores
     seed: int = 42  # sampling and evaluation seed
     progress: bool = True  # tqdm bars on long steps (--no-progress turns them off)
+    # --- web demo (app.py) ---
+    host: str = "127.0.0.1"  # the demo binds to localhost unless --host says otherwise
+    port: int = 7860  # demo port
+    max_question_chars: int = 300  # longer questions get a friendly message instead of an answer
+    max_upload_mb: int = 50  # per-file upload limit in the Index tab
+    queue_concurrency: int = 2  # events the demo runs at once (2 cores)
+    queue_max_size: int = 64  # waiting events beyond this are refused with "queue full"
+    # --- evaluation (rag.evaluate, rag.bertscore) ---
+    eval_per_type: int = 100  # --stratify: questions sampled per question type (all of a smaller type)
+    bootstrap_resamples: int = 1000  # paired bootstrap resamples for RAG-minus-plain CIs (95%)
+    bertscore_model: str = "minilm"  # bundled all-MiniLM-L6-v2 (offline); "roberta-large" = standard setting, needs the hub
+    bertscore_layers: int = 6  # MiniLM layer whose embeddings BERTScore compares (all 6 layers)
+    bertscore_pairs: int = 3000  # random corpus sentence pairs for the rescaling baseline
+    # --- rag answering (rag.retrieve, rag.prompt, rag.generate) ---
+    max_links: int = 3  # linked title/person cards pinned ahead of the fused hits (remakes count separately)
+    fuzzy_threshold: float = 90.0  # rapidfuzz partial_ratio cutoff for fuzzy title/person links
+    max_question_tokens: int = 64  # the question is truncated to this many tokens in every prompt
+    prompt_examples: int = 2  # demonstration Q/A turns in the chat RAG prompt (KV-cached with the system prompt)
+    prefix_cache: bool = True  # prefill the fixed prompt prefix once and reuse its KV cache per question
+    generator_dtype: str = "float32"  # "float32" | "bfloat16" (bf16 prefills ~2x faster on AMX CPUs)
+    quantize_int8: bool = False  # torch dynamic int8 quantisation of the decoder's Linear layers
+    plot_temperature: float = 0.8  # plot mode samples
+    plot_repetition_penalty: float = 1.2  # plot mode discourages loops
 
     def with_overrides(self, **overrides) -> "Settings":
         """Return a copy with the non-None overrides applied (CLI flags left unset stay default)."""

@@ -1,0 +1,161 @@
+"""Gradio demo: ask with sources, compare RAG vs plain, rebuild the index from uploads, continue plots.
+
+    python app.py [--index DIR] [--generator NAME_OR_DIR] [--host 127.0.0.1] [--port 7860] [--no-progress]
+
+With no flags it serves the embedded sample catalog on http://127.0.0.1:7860, building the index on first
+run. Models load once at start-up; callbacks live in rag.ui so they are tested without a browser.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+
+from rag.config import Settings  # noqa: E402
+from rag.ui import PREVIEW_COLUMNS, Demo  # noqa: E402
+
+EXAMPLES = [  # answerable from data/sample_movies.csv
+    "Who directed Jaws?",
+    "Who starred in The Godfather?",
+    "What year was Inception released?",
+    "What genre is Alien?",
+]
+
+CSS = """
+.source { margin: 0 0 .8em 0; }
+.source mark { background: #ffe066; padding: 0 .15em; border-radius: .2em; }
+"""
+
+
+def build_ui(demo: Demo):
+    """The Blocks layout; every callback is a method of `demo`."""
+    import gradio as gr
+
+    s = demo.settings
+    genres = demo.genre_choices()
+    with gr.Blocks(title="Movie RAG", analytics_enabled=False) as ui:
+        gr.Markdown("## Movie RAG — questions about movies, answered from a searchable catalog")
+        with gr.Tabs():
+            with gr.Tab("Ask"):
+                k = gr.Slider(1, 10, value=s.k, step=1, label="Passages in the prompt (k)", render=False)
+                temperature = gr.Slider(0.0, 1.5, value=s.temperature, step=0.05,
+                                        label="Temperature (0 = greedy)", render=False)
+                top_p = gr.Slider(0.1, 1.0, value=s.top_p, step=0.05, label="top_p", render=False)
+                max_new = gr.Slider(4, 128, value=s.max_new_tokens, step=1, label="Max new tokens", render=False)
+                year_from = gr.Number(label="Year from", precision=0, render=False)
+                year_to = gr.Number(label="Year to", precision=0, render=False)
+                genre_filter = gr.Dropdown(genres, multiselect=True, label="Genres", render=False)
+
+                question_box = gr.Textbox(placeholder="Ask about a movie, e.g. Who directed Jaws?", show_label=False,
+                                          elem_id="question", submit_btn=True, stop_btn=True, render=False)
+
+                def chat(message, history, *options):
+                    yield from demo.ask(message, *options)
+
+                gr.ChatInterface(
+                    chat,
+                    chatbot=gr.Chatbot(label="Answers", height=460, elem_id="answers"),
+                    textbox=question_box,
+                    additional_inputs=[k, temperature, top_p, max_new, year_from, year_to, genre_filter],
+                    additional_inputs_accordion=gr.Accordion("Settings and filters", open=False, render=False),
+                    examples=[[q] for q in EXAMPLES],
+                    api_name="ask",
+                    fill_height=False,
+                )
+                gr.Examples(EXAMPLES, inputs=question_box, label="Example questions (click, then press Enter)")
+            with gr.Tab("Compare"):
+                gr.Markdown("The same question answered with retrieved passages (RAG) and by the model alone "
+                            "(plain), greedy decoding, with each one's latency.")
+                question = gr.Textbox(label="Question", placeholder="Who directed Jaws?")
+                compare_btn = gr.Button("Compare", variant="primary")
+                gr.Examples(EXAMPLES, inputs=question)
+                with gr.Row(equal_height=True):
+                    with gr.Column():
+                        gr.Markdown("### RAG")
+                        rag_out = gr.Markdown(elem_id="rag-answer")
+                    with gr.Column():
+                        gr.Markdown("### Plain (no retrieval)")
+                        plain_out = gr.Markdown(elem_id="plain-answer")
+                gr.on([compare_btn.click, question.submit], demo.compare, question, [rag_out, plain_out],
+                      api_name="compare")
+            with gr.Tab("Index"):
+                gr.Markdown(f"Upload movie catalogs (CSV or JSON, at most {s.max_upload_mb} MB each). "
+                            "**Rebuild** makes a new index from the uploads alone; **Add** extends a copy of the "
+                            "live index. The live index keeps serving until the new one has loaded.")
+                files = gr.File(file_count="multiple", file_types=[".csv", ".json", ".jsonl", ".txt", ".tsv"],
+                                label="Catalog files")
+                detected = gr.Markdown()
+                preview = gr.Dataframe(headers=PREVIEW_COLUMNS, interactive=False, wrap=True, label="First rows")
+                with gr.Row():
+                    rebuild_btn = gr.Button("Rebuild index from uploads", variant="primary")
+                    extend_btn = gr.Button("Add uploads to the live index")
+                status = gr.Markdown(elem_id="index-status")
+                gr.Markdown("### Live index")
+                manifest = gr.Markdown(demo.manifest_markdown(), elem_id="manifest")
+                files.change(demo.preview, files, [detected, preview], api_name="preview")
+            with gr.Tab("Plot"):
+                gr.Markdown("Continue a movie plot from its opening, optionally in a genre.")
+                plot_prompt = gr.Textbox(label="Plot opening", lines=3,
+                                         placeholder="A retired detective receives a letter from a man who died ten years ago.")
+                with gr.Row():
+                    plot_genre = gr.Dropdown(genres, value=None, label="Genre (optional)", allow_custom_value=True)
+                    plot_temp = gr.Slider(0.0, 1.5, value=0.8, step=0.05, label="Temperature")
+                    plot_len = gr.Slider(16, 400, value=s.plot_max_new_tokens, step=8, label="Max new tokens")
+                plot_btn = gr.Button("Continue the plot", variant="primary")
+                plot_out = gr.Textbox(label="Continuation", lines=10, elem_id="plot-out")
+                plot_btn.click(demo.plot, [plot_prompt, plot_genre, plot_temp, plot_len], plot_out, api_name="plot")
+
+        def update_index(paths, extend, progress=gr.Progress()):
+            def on_progress(done: int, total: int) -> None:
+                progress((done, max(total, 1)), desc="Embedding passages", unit="passages")
+
+            message = demo.update_index(paths, extend, on_progress=on_progress)
+            choices = demo.genre_choices()
+            return message, demo.manifest_markdown(), gr.Dropdown(choices=choices), gr.Dropdown(choices=choices)
+
+        index_outputs = [status, manifest, genre_filter, plot_genre]
+        rebuild_btn.click(lambda p, progress=gr.Progress(): update_index(p, False, progress), files, index_outputs,
+                          concurrency_limit=1, api_name="rebuild")
+        extend_btn.click(lambda p, progress=gr.Progress(): update_index(p, True, progress), files, index_outputs,
+                         concurrency_limit=1, api_name="extend")
+    return ui
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    d = Settings()
+    p = argparse.ArgumentParser(description="Movie RAG web demo (Gradio).")
+    p.add_argument("--index", help=f"index folder, built from the sample catalog if missing (default {d.index_dir})")
+    p.add_argument("--generator", help="generator model: local folder or hub id (default: fine-tuned, else bundled SmolLM2)")
+    p.add_argument("--host", default=d.host, help=f"address to bind (default {d.host}, localhost only)")
+    p.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port})")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars on the console")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = Settings().with_overrides(
+        index_dir=os.path.abspath(args.index) if args.index else None, generator=args.generator,
+        host=args.host, port=args.port, progress=False if args.no_progress else None)
+    from index.records import CatalogError, IndexLoadError
+    from rag.models import ModelUnavailable, resolve_generator
+
+    try:
+        from rag.pipeline import Pipeline
+
+        resolve_generator(settings)  # fail fast on a bad --generator, before any index work
+        pipeline = Pipeline.from_settings(settings)  # models and index load once, here
+    except (CatalogError, IndexLoadError, ModelUnavailable, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    ui = build_ui(Demo(pipeline, settings))
+    ui.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
+    ui.launch(server_name=settings.host, server_port=settings.port, max_file_size=f"{settings.max_upload_mb}mb",
+              css=CSS, ssr_mode=False, show_error=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""Build and extend index folders: catalogs → movies → passages → vectors → files, swapped in atomically.
+
+Every write goes to a temporary folder beside the target, is fsynced, and replaces the target with one
+atomic rename (an exchange on Linux), so a crash or kill at any point leaves the previous index loadable.
+Catalogs are fully read and checked before anything is written: bad input leaves the index untouched.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from index.formats import merge_movies
+from index.passages import build_passages
+from index.records import IndexLoadError, Movie, Passage
+from index.sources import CatalogRead, combine, read_bytes, read_catalogs
+from index.store import (SCHEMA_VERSION, MovieIndex, check_embedder, embedder_hash, load_index, load_movies, read_manifest,
+                         remove_tree, save_index)
+from rag.config import Settings
+
+Progress = Callable[[int, int], None]
+ENCODE_CHUNK = 2048  # passages per encode() call; calls only exist to drive the progress bar and callback
+
+
+# ---------------------------------------------------------------- embedding
+
+def embedding_dim(embedder) -> int:
+    get_dim = getattr(embedder, "get_embedding_dimension", None) or embedder.get_sentence_embedding_dimension
+    return int(get_dim())
+
+
+def embed_texts(embedder, texts: list[str], settings: Settings, on_progress: Progress | None = None) -> np.ndarray:
+    """Normalised float32 vectors. Texts are sorted by length once (as SentenceTransformer.encode does inside
+    one call) and encoded in big chunks, so batches are as tight as a single encode() call."""
+    dim = embedding_dim(embedder)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    done = 0
+    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not settings.progress) as bar:
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            idx = order[start:start + ENCODE_CHUNK]
+            out[idx] = embedder.encode([texts[i] for i in idx], batch_size=settings.embed_batch_size,
+                                       normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            done += len(idx)
+            bar.update(len(idx))
+            if on_progress:
+                on_progress(done, len(texts))
+    return out
+
+
+# ---------------------------------------------------------------- atomic folder swap
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in(tmp: Path, target: Path) -> None:
+    """Make the complete folder `tmp` the new `target`, atomically; the old target is deleted afterwards."""
+    if not target.exists():
+        os.rename(tmp, target)
+    elif _exchange(tmp, target):
+        remove_tree(tmp)  # now holds the previous index
+    else:  # portable fallback; store.recover_swap() finishes it if a crash hits between the two renames
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.rename(target, old)
+        os.rename(tmp, target)
+        remove_tree(old)
+    _fsync_dir(target.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Delete temp folders beside `target` left by builds that died (their process is gone)."""
+    removed = []
+    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+        try:
+            pid = int(tmp.name.rsplit(".tmp-", 1)[1].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            remove_tree(tmp)
+            removed.append(tmp)
+    if target.exists():
+        for old in target.parent.glob(f".{target.name}.old-*"):
+            remove_tree(old)
+            removed.append(old)
+    return removed
+
+
+@contextmanager
+def _locked(target: Path):
+    """One writer per index folder at a time (a lock file beside it); no-op where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(target.parent / f".{target.name}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_index(index: MovieIndex, movies: list[Movie], out_dir: str | Path) -> None:
+    """Save into a temp folder beside `out_dir`, fsync, then swap it in atomically."""
+    target = Path(out_dir).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() and not target.is_dir():
+        raise IndexLoadError(f"{out_dir}: exists and is not a folder")
+    clean_stale(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; an index folder is as readable as any other
+    try:
+        save_index(index, movies, tmp)
+        swap_in(tmp, target)
+    finally:
+        if tmp.exists():
+            remove_tree(tmp)
+
+
+# ---------------------------------------------------------------- manifest
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for package in ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "numpy", "pandas", "pyarrow"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, sources: list[dict], settings: Settings,
+                  hnsw: bool) -> dict:
+    kinds: dict[str, int] = {}
+    for p in passages:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "movies": len(movies), "passages": len(passages), "kinds": kinds,
+        "embedder": settings.embedder, "embedder_hash": embedder_hash(settings.embedder), "dim": dim,
+        "hnsw": hnsw, "metric": "inner_product (cosine on normalised vectors)",
+        "passage_settings": {"plot_chunk_words": settings.plot_chunk_words,
+                             "person_card_films": settings.person_card_films, "tag_cards": settings.tag_cards},
+        "sources": sources,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+    }
+
+
+def _source_entries(reads: list[CatalogRead]) -> list[dict]:
+    return [{"path": str(Path(r.path).absolute()) if not r.path.startswith("hf:") else r.path, **{
+        k: v for k, v in r.summary().items() if k != "path"}} for r in reads]
+
+
+def _skipped(reads: list[CatalogRead]) -> dict:
+    return {r.path: r.skipped for r in reads if r.skipped}
+
+
+# ---------------------------------------------------------------- build / add / ensure
+
+def build_index(sources: list[str], out_dir: str, settings: Settings, format: str | None = None,
+                on_progress: Progress | None = None, embedder=None) -> dict:
+    """Read `sources`, build all passages, embed them and write a new index at `out_dir` (atomic).
+    Returns a report: movies, passages, embedded, seconds, passages_per_s, skipped, sources."""
+    start = time.perf_counter()
+    if not sources:
+        raise IndexLoadError("no catalog sources given")
+    reads = read_catalogs(list(sources), format, settings)
+    movies = combine(reads)
+    passages = build_passages(movies, settings)
+    if embedder is None:
+        from rag.models import load_embedder
+
+        embedder = load_embedder(settings=settings)
+    with _locked(_mkparent(out_dir)):
+        embed_start = time.perf_counter()
+        vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
+        embed_s = time.perf_counter() - embed_start
+        manifest = make_manifest(movies, passages, vectors.shape[1], _source_entries(reads), settings, settings.hnsw)
+        write_index(MovieIndex(passages, vectors, manifest), movies, out_dir)
+    seconds = time.perf_counter() - start
+    return {"index": str(out_dir), "movies": len(movies), "passages": len(passages), "embedded": len(passages),
+            "seconds": round(seconds, 2), "embed_seconds": round(embed_s, 2),
+            "passages_per_s": round(len(passages) / seconds, 1) if seconds else None,
+            "kinds": manifest["kinds"], "skipped": _skipped(reads), "sources": [r.path for r in reads]}
+
+
+def _mkparent(out_dir: str) -> Path:
+    target = Path(out_dir).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def upsert_movies(old: list[Movie], reads: list[CatalogRead]) -> list[Movie]:
+    """Old movies updated by the new reads. A film from the same single source is replaced (an edited catalog);
+    a film known from other sources is merged (lists united, missing fields filled)."""
+    movies = {m.id: m for m in old}
+    for m in combine(reads):
+        prev = movies.get(m.id)
+        movies[m.id] = m if prev is None or prev.source == m.source else merge_movies(prev, m)
+    return list(movies.values())
+
+
+def add_to_index(index_dir: str, sources: list[str], settings: Settings, format: str | None = None,
+                 on_progress: Progress | None = None, embedder=None) -> dict:
+    """Upsert the movies of `sources` into an existing index. Passages are matched by key and content hash:
+    unchanged ones keep their vectors, changed ones are replaced, new ones added, vanished ones dropped.
+    Returns: new, updated, unchanged, removed, embedded, movies, passages, seconds, skipped, sources."""
+    start = time.perf_counter()
+    target = Path(index_dir).absolute()
+    if not sources:
+        raise IndexLoadError("no catalog sources given")
+    with _locked(target):
+        old = load_index(target, settings)
+        old_movies = load_movies(target)
+        reads = read_catalogs(list(sources), format, settings)
+        movies = upsert_movies(old_movies, reads)
+        passages = build_passages(movies, settings)
+        old_rows = {p.key: (i, p.hash) for i, p in enumerate(old.passages)}
+        by_text = {p.text: i for i, p in enumerate(old.passages)}
+        new = updated = unchanged = 0
+        source_rows = np.empty(len(passages), dtype=np.int64)  # old row to copy, or -1 → embed
+        for j, p in enumerate(passages):
+            prev = old_rows.get(p.key)
+            if prev is None:
+                new += 1
+            elif prev[1] == p.hash:
+                unchanged += 1
+            else:
+                updated += 1
+            source_rows[j] = prev[0] if prev is not None and prev[1] == p.hash else by_text.get(p.text, -1)
+        todo = np.flatnonzero(source_rows < 0)
+        vectors = np.empty((len(passages), old.vectors.shape[1]), dtype=np.float32)
+        keep = np.flatnonzero(source_rows >= 0)
+        vectors[keep] = old.vectors[source_rows[keep]]
+        if len(todo):
+            if embedder is None:
+                from rag.models import load_embedder
+
+                embedder = load_embedder(settings=settings)
+            if embedding_dim(embedder) != vectors.shape[1]:
+                raise IndexLoadError(f"{index_dir}: index has dim {vectors.shape[1]}, embedder makes {embedding_dim(embedder)}")
+            vectors[todo] = embed_texts(embedder, [passages[i].text for i in todo], settings, on_progress)
+        elif on_progress:
+            on_progress(0, 0)
+        new_keys = {p.key for p in passages}
+        removed = sum(1 for k in old_rows if k not in new_keys)
+        entries = {s["path"]: s for s in old.manifest.get("sources", [])}
+        entries.update({s["path"]: s for s in _source_entries(reads)})
+        manifest = make_manifest(movies, passages, vectors.shape[1], list(entries.values()), settings,
+                                 bool(settings.hnsw or old.manifest.get("hnsw")))
+        manifest["created_at"] = old.manifest.get("created_at", old.manifest.get("built_at"))
+        write_index(MovieIndex(passages, vectors, manifest), movies, target)
+    seconds = time.perf_counter() - start
+    return {"index": str(index_dir), "new": new, "updated": updated, "unchanged": unchanged, "removed": removed,
+            "embedded": int(len(todo)), "movies": len(movies), "movies_before": len(old_movies),
+            "passages": len(passages), "passages_before": len(old.passages), "seconds": round(seconds, 2),
+            "skipped": _skipped(reads), "sources": [r.path for r in reads]}
+
+
+def ensure_index(settings: Settings, on_progress: Progress | None = None, embedder=None) -> str:
+    """settings.index_dir, built from settings.sample_catalog first when it holds no valid index (missing,
+    corrupt, another embedder) or when it is a sample index whose catalog file has changed since."""
+    target = settings.index_dir
+    try:
+        manifest = read_manifest(target)
+        check_embedder(manifest, target, settings)
+        sample = str(Path(settings.sample_catalog).absolute())
+        sources = manifest.get("sources", [])
+        if len(sources) == 1 and sources[0].get("path") == sample and Path(sample).is_file():
+            if sources[0].get("sha256") != hashlib.sha256(read_bytes(sample)).hexdigest():
+                raise IndexLoadError("sample catalog changed")
+        return target
+    except IndexLoadError:
+        build_index([settings.sample_catalog], target, settings, on_progress=on_progress, embedder=embedder)
+        return target

@@ -1,0 +1,373 @@
+"""Catalog readers: any supported file (or hf:dataset id) → Movie records, with the format detected
+from the columns or content. Bad files raise CatalogError with one line naming the file and the problem;
+partly bad rows are skipped and counted by reason."""
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+import string
+import warnings
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from index.formats import (FORMAT_NAMES, clean_text, detect_columns, format_by_name, frame_to_movies,
+                           generic_format, merge_movies, norm_column, parse_year, title_case_genres)
+from index.records import CatalogError, Movie
+from rag.config import Settings
+
+KB_RELATIONS = {
+    "directed_by": "directors", "written_by": "writers", "starred_actors": "cast", "has_genre": "genres",
+    "has_tags": "tags", "in_language": "language", "release_year": "year",
+    "has_imdb_rating": "IMDb rating", "has_imdb_votes": "IMDb votes",
+}
+_KB_LIST_FIELDS = ("directors", "writers", "cast", "genres", "tags")
+
+
+@dataclass
+class CatalogRead:
+    path: str
+    format: str
+    movies: list[Movie]
+    skipped: dict[str, int]  # reason → rows skipped
+    notes: dict[str, int] = field(default_factory=dict)  # reason → rows kept with a fix (e.g. missing year)
+    sha256: str = ""  # of the raw file bytes ("" for hf: datasets)
+    size: int = 0  # bytes
+
+    def summary(self) -> dict:
+        return {"path": self.path, "format": self.format, "movies": len(self.movies), "skipped": self.skipped,
+                "notes": self.notes, "sha256": self.sha256, "size": self.size}
+
+
+# ---------------------------------------------------------------- bytes → text
+
+def read_bytes(path: str) -> bytes:
+    """Raw (gunzipped) bytes of a catalog file; CatalogError for missing paths, folders and empty files."""
+    p = Path(path)
+    if not p.exists():
+        raise CatalogError(f"{path}: no such file")
+    if p.is_dir():
+        raise CatalogError(f"{path}: is a directory, expected a catalog file")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CatalogError(f"{path}: corrupt gzip data ({exc})") from exc
+    elif raw[:4] == b"PK\x03\x04":
+        raise CatalogError(f"{path}: is a zip archive; unzip it and pass the CSV or JSON inside")
+    if not raw.strip():
+        raise CatalogError(f"{path}: empty file")
+    return raw
+
+
+def decode(raw: bytes, path: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16/32 with BOM, else cp1252/latin-1; CatalogError for binary data."""
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise CatalogError(f"{path}: invalid {encoding} text at byte {exc.start}") from exc
+            break
+    else:
+        if b"\x00" in raw[:65536]:
+            raise CatalogError(f"{path}: binary data (NUL bytes), not a CSV/JSON/text catalog")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+    sample = text[:65536]
+    control = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r") or 0x7F <= ord(ch) <= 0x9F)
+    if control > max(2, len(sample) // 100):
+        raise CatalogError(f"{path}: binary data ({control} control characters), not a CSV/JSON/text catalog")
+    if not text.strip():
+        raise CatalogError(f"{path}: empty file")
+    return text
+
+
+# ---------------------------------------------------------------- detection
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def _pipe_format(line: str) -> str | None:
+    parts = line.split("|", 2)
+    if len(parts) == 3:
+        if parts[1] == "has_plot":
+            return "wikimovies_plots"
+        if parts[1] in KB_RELATIONS:
+            return "wikimovies_kb"
+    return None
+
+
+def _csv_header(text: str) -> list[str]:
+    try:
+        return next(csv.reader([_first_line(text)]))
+    except (csv.Error, StopIteration):
+        return []
+
+
+def detect_text_format(text: str, path: str) -> str:
+    head = text.lstrip()[:1]
+    if head in "[{":
+        return "vega" if re.search(r'"Major[ _]Genre"', text[:20000]) else "json"
+    line = _first_line(text)
+    pipe = _pipe_format(line)
+    if pipe:
+        return pipe
+    header = _csv_header(text)
+    found = detect_columns(header)
+    if found:
+        return found
+    if generic_format(header) is not None:
+        return "csv"
+    shown = ", ".join(repr(h) for h in header[:8])
+    for delim, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+        if len(header) <= 1 and delim in line:
+            raise CatalogError(f"{path}: no title-like column in header {shown} — the file seems to use {name} "
+                               f"as delimiter; save it as comma-separated CSV")
+    raise CatalogError(f"{path}: no title-like column (expected one of title, name, movie, film, series_title); "
+                       f"header is {shown or 'empty'}")
+
+
+def detect_format(path: str) -> str:
+    """One of FORMAT_NAMES, from the file's columns or content (hf:… ids → "hf")."""
+    if str(path).startswith("hf:"):
+        return "hf"
+    return detect_text_format(decode(read_bytes(path), path), path)
+
+
+# ---------------------------------------------------------------- readers
+
+def _csv_frame(text: str, path: str) -> tuple[pd.DataFrame, int]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, on_bad_lines="warn", engine="c")
+        except pd.errors.EmptyDataError as exc:
+            raise CatalogError(f"{path}: empty file") from exc
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise CatalogError(f"{path}: malformed CSV ({str(exc).splitlines()[-1].strip()})") from exc
+    bad_lines = sum(str(w.message).count("Skipping line") for w in caught)
+    return df, bad_lines
+
+
+def _json_frame(text: str, path: str) -> pd.DataFrame:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        try:  # JSON lines
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise CatalogError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list)]
+        data = lists[0] if len(lists) == 1 else [data]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise CatalogError(f"{path}: JSON must be an array of movie objects")
+    if not data:
+        raise CatalogError(f"{path}: JSON array is empty, no movies")
+    return pd.DataFrame.from_records(data)
+
+
+def _read_table(df: pd.DataFrame, fmt_name: str, path: str, source: str, settings: Settings,
+                skipped: Counter) -> CatalogRead:
+    if fmt_name in ("json", "hf"):
+        fmt_name = detect_columns(df.columns) or "csv"
+    try:
+        fmt = format_by_name(fmt_name, df.columns)
+    except KeyError:
+        shown = ", ".join(repr(str(c)) for c in list(df.columns)[:8])
+        raise CatalogError(f"{path}: no title-like column (expected one of title, name, movie, film, series_title); "
+                           f"columns are {shown}") from None
+    missing = [c for c in fmt.signature if c not in {norm_column(x) for x in df.columns}]
+    if missing:
+        raise CatalogError(f"{path}: not in {fmt.name} format, missing columns {', '.join(missing)}")
+    if df.empty:
+        raise CatalogError(f"{path}: header only, no data rows")
+    movies, skip, notes = frame_to_movies(df, fmt, source, settings.max_field_chars)
+    skipped.update(skip)
+    if not movies:
+        raise CatalogError(f"{path}: no usable rows ({_reasons(skipped) or 'all rows empty'})")
+    return CatalogRead(path=path, format=fmt.name, movies=movies, skipped=dict(skipped), notes=dict(notes))
+
+
+def _reasons(counts: Counter | dict) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in counts.items())
+
+
+def _lines(text: str, path: str, settings: Settings, skipped: Counter) -> list[list[str]]:
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = line.split("|", 2)
+        if len(parts) != 3 or not parts[0].strip():
+            skipped["malformed line (expected a|relation|b)"] += 1
+        elif len(line) > settings.max_field_chars:
+            skipped[f"field longer than {settings.max_field_chars:,} characters"] += 1
+        else:
+            rows.append(parts)
+    return rows
+
+
+def _read_kb(text: str, path: str, source: str, settings: Settings) -> CatalogRead:
+    """WikiMovies/MetaQA triples. Films sharing a title are one subject there: the first year is the
+    movie's year, further years are kept as "Other release years"."""
+    skipped: Counter = Counter()
+    facts: dict[str, dict] = {}
+    for title, rel, obj in _lines(text, path, settings, skipped):
+        name = KB_RELATIONS.get(rel)
+        if name is None:
+            skipped["unknown relation"] += 1
+            continue
+        obj = clean_text(obj)
+        if not obj:
+            skipped["empty object"] += 1
+            continue
+        entry = facts.setdefault(clean_text(title), {})
+        values = entry.setdefault(name, [])
+        if obj not in values:
+            values.append(obj)
+    movies: dict[str, Movie] = {}
+    notes: Counter = Counter()
+    for title, f in facts.items():
+        years = [y for y in (parse_year(v) for v in f.get("year", [])) if y]
+        extra = {k: ", ".join(f[k]) for k in ("IMDb rating", "IMDb votes") if k in f}
+        if len(years) > 1:
+            extra["Other release years"] = ", ".join(str(y) for y in years[1:])
+            notes["films sharing a title (one KB subject)"] += 1
+        if not years:
+            notes["missing or invalid year"] += 1
+        movie = Movie(title=title, year=years[0] if years else None, language=", ".join(f.get("language", [])) or None,
+                      source=source, extra=extra,
+                      **{k: f.get(k, []) for k in _KB_LIST_FIELDS})
+        movie.genres = title_case_genres(movie.genres)
+        movies[movie.id] = merge_movies(movies[movie.id], movie) if movie.id in movies else movie
+    if not movies:
+        raise CatalogError(f"{path}: no usable lines ({_reasons(skipped) or 'empty'})")
+    return CatalogRead(path=path, format="wikimovies_kb", movies=list(movies.values()), skipped=dict(skipped), notes=dict(notes))
+
+
+def plot_key(title: str) -> str:
+    """Join key between KB titles and the plot file's lower-cased, punctuation-free titles."""
+    return " ".join(re.sub(r"[^\w\s]", "", title.lower()).split())
+
+
+def _read_plots(text: str, path: str, source: str, settings: Settings) -> CatalogRead:
+    skipped: Counter = Counter()
+    plots: dict[str, list[str]] = {}
+    for title, rel, plot in _lines(text, path, settings, skipped):
+        if len(plot) > 1 and plot[0] == plot[-1] == '"':  # CSV-style quoting left in some lines
+            plot = plot[1:-1].replace('""', '"')
+        plot = clean_text(plot)
+        if rel != "has_plot" or not plot:
+            skipped["not a has_plot line" if rel != "has_plot" else "empty plot"] += 1
+            continue
+        plots.setdefault(clean_text(title), []).append(plot)
+    if not plots:
+        raise CatalogError(f"{path}: no usable lines ({_reasons(skipped) or 'empty'})")
+    movies = [Movie(title=string.capwords(t), plot="\n\n".join(p), source=source) for t, p in plots.items()]
+    return CatalogRead(path=path, format="wikimovies_plots", movies=movies, skipped=dict(skipped))
+
+
+def _read_hf(dataset_id: str, path: str, settings: Settings) -> CatalogRead:
+    from rag.models import hub_reachable
+
+    if not hub_reachable(settings.hub_timeout_s):
+        raise CatalogError(f"{path}: the Hugging Face hub cannot be reached; download the dataset as CSV and pass the file")
+    try:
+        import datasets
+
+        df = datasets.load_dataset(dataset_id, split="train").to_pandas()
+    except Exception as exc:  # noqa: BLE001 - any hub/dataset failure is one line
+        raise CatalogError(f"{path}: cannot load dataset ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+    return _read_table(df, "hf", path, path, settings, Counter())
+
+
+def read_catalog(path: str, format: str | None = None, settings: Settings | None = None) -> CatalogRead:
+    """Read one catalog file (or `hf:<dataset id>`) into Movie records."""
+    settings = settings or Settings()
+    path = str(path)
+    if format is not None and format not in FORMAT_NAMES:
+        raise CatalogError(f"{path}: unknown format '{format}' (choose from {', '.join(FORMAT_NAMES)})")
+    if path.startswith("hf:") or format == "hf":
+        read = _read_hf(path.removeprefix("hf:"), path, settings)
+        read.format = "hf"
+        return read
+    raw = read_bytes(path)
+    text = decode(raw, path)
+    fmt = format or detect_text_format(text, path)
+    source = Path(path).name
+    if fmt == "wikimovies_kb":
+        read = _read_kb(text, path, source, settings)
+    elif fmt == "wikimovies_plots":
+        read = _read_plots(text, path, source, settings)
+    elif fmt in ("vega", "json"):
+        read = _read_table(_json_frame(text, path), fmt, path, source, settings, Counter())
+    else:
+        df, bad_lines = _csv_frame(text, path)
+        skipped = Counter({"malformed CSV line (wrong field count)": bad_lines} if bad_lines else {})
+        read = _read_table(df, fmt, path, source, settings, skipped)
+    read.sha256 = hashlib.sha256(raw).hexdigest()
+    read.size = len(raw)
+    return read
+
+
+def attach_plots(kb: CatalogRead, plots: CatalogRead) -> None:
+    """Move the plot file's plots onto the KB movies with the same title; unmatched plots stay as movies."""
+    by_key: dict[str, Movie] = {}
+    for movie in kb.movies:
+        by_key.setdefault(plot_key(movie.title), movie)
+    unmatched = []
+    for p in plots.movies:
+        movie = by_key.get(plot_key(p.title))
+        if movie is None:
+            unmatched.append(p)
+            continue
+        movie.plot = f"{movie.plot}\n\n{p.plot}" if movie.plot else p.plot
+        movie.source = f"{movie.source}, {p.source}" if p.source not in movie.source else movie.source
+    plots.notes["plots attached to KB movies"] = len(plots.movies) - len(unmatched)
+    if unmatched:
+        plots.notes["plots without a KB movie (kept as plot-only movies)"] = len(unmatched)
+    plots.movies = unmatched
+
+
+def read_catalogs(paths: list[str], format: str | None = None, settings: Settings | None = None) -> list[CatalogRead]:
+    """Read every source; a WikiMovies plot file is merged into the KB file given with it."""
+    reads = [read_catalog(p, format, settings) for p in paths]
+    kbs = [r for r in reads if r.format == "wikimovies_kb"]
+    if kbs:
+        for r in reads:
+            if r.format == "wikimovies_plots":
+                attach_plots(kbs[0], r)
+    return reads
+
+
+def combine(reads: list[CatalogRead]) -> list[Movie]:
+    """All movies of several reads, records of the same film (same id) merged."""
+    movies: dict[str, Movie] = {}
+    for read in reads:
+        for m in read.movies:
+            movies[m.id] = merge_movies(movies[m.id], m) if m.id in movies else m
+    return list(movies.values())

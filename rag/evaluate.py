@@ -1,0 +1,297 @@
+"""Offline evaluation of RAG against plain answers: accuracy, BERTScore, retrieval, abstention, latency,
+paired-bootstrap deltas, written as report.json / report.md / per_question.csv / answers.jsonl / eval.png.
+
+    python -m rag eval --index DIR --questions FILE [--format F] [--limit N] [--stratify] [--per-type N]
+                       [--modes rag,plain] [--seed S] --out DIR [--bertscore-model minilm] [--no-progress]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from rag import metrics as M
+from rag.config import Settings
+from rag.questions import FORMATS, Question, QuestionsError, load_questions, stratified_sample
+
+MODES = ("rag", "plain")
+SUMMARY_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "bertscore_p", "bertscore_r",
+                "recall@1", "recall@k", "mrr", "abstain_rate", "latency_p50_s", "n"]
+DELTA_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled"]
+PLOT_KEYS = ["hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k"]
+
+
+# ---------------------------------------------------------------- CLI
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", help="index folder (default: settings.index_dir)")
+    parser.add_argument("--questions", required=True, help="questions file (WikiMovies, MetaQA, JSONL or CSV)")
+    parser.add_argument("--format", choices=FORMATS, help="questions format (default: detected)")
+    parser.add_argument("--limit", type=int, help="evaluate a seeded random sample of N questions")
+    parser.add_argument("--stratify", action="store_true", help="sample evenly across question types")
+    parser.add_argument("--per-type", type=int, help="questions per type with --stratify (default: 100)")
+    parser.add_argument("--modes", default="rag,plain", help="comma-separated modes: rag, plain (default: both)")
+    parser.add_argument("--seed", type=int, help="sampling and bootstrap seed (default: 42)")
+    parser.add_argument("--out", required=True, help="folder for report.json, report.md, per_question.csv, eval.png")
+    parser.add_argument("--bertscore-model", help="minilm (default, offline), a local folder, or roberta-large (hub)")
+    parser.add_argument("--k", type=int, help="passages per prompt (default: settings.k)")
+    parser.add_argument("--batch-size", type=int, help="questions per generate() call (default: settings.batch_size)")
+    if not any(a.dest == "no_progress" for a in parser._actions):
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def select_questions(questions: list[Question], limit: int | None = None, stratify: bool = False,
+                     per_type: int | None = None, seed: int = 42) -> list[Question]:
+    """--stratify: up to per_type of each type; --limit: a seeded random sample of that (kept in file order)."""
+    if stratify:
+        if per_type is None and limit:
+            per_type = math.ceil(limit / len({q.type or "unknown" for q in questions}))
+        questions = stratified_sample(questions, per_type or Settings.eval_per_type, seed)
+    if limit and limit < len(questions):
+        keep = sorted(random.Random(seed).sample(range(len(questions)), limit))
+        questions = [questions[i] for i in keep]
+    return questions
+
+
+def parse_modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise QuestionsError(f"unknown mode(s) {bad or text!r}; use a comma-separated subset of {','.join(MODES)}")
+    return list(dict.fromkeys(modes))
+
+
+def main_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from index.records import CatalogError, IndexLoadError
+    from rag.models import ModelUnavailable
+
+    settings = settings.with_overrides(
+        index_dir=args.index, seed=args.seed, k=getattr(args, "k", None),
+        batch_size=getattr(args, "batch_size", None), progress=False if getattr(args, "no_progress", False) else None)
+    try:
+        modes = parse_modes(args.modes)
+        qset = load_questions(args.questions, args.format)
+        questions = select_questions(qset.questions, args.limit, args.stratify, args.per_type, settings.seed)
+        skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
+        print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
+              file=sys.stderr)
+        if args.index and not Path(args.index).is_dir():
+            raise IndexLoadError(f"index folder {args.index} does not exist; build it with `python -m index build`")
+        from rag.pipeline import Pipeline
+
+        pipeline = Pipeline.from_settings(settings)
+        meta = {"questions_file": qset.path, "format": qset.format, "questions_read": len(qset.questions),
+                "skipped_lines": qset.skipped, "stratify": args.stratify, "per_type": args.per_type, "limit": args.limit}
+        report = run_evaluation(pipeline, questions, modes, args.out, settings, args.bertscore_model, meta)
+    except (QuestionsError, CatalogError, IndexLoadError, ModelUnavailable, OSError) as exc:
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 1
+    print(markdown_summary(report))
+    print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_question.csv, answers.jsonl, eval.png)")
+    return 0
+
+
+# ---------------------------------------------------------------- running and scoring
+
+def answer_all(pipeline, questions: list[Question], mode: str, settings: Settings) -> tuple[list, float]:
+    """All answers of one mode, batched through pipeline.ask_batch, under one progress bar."""
+    chunk = max(1, settings.batch_size) * 4
+    answers, start = [], time.perf_counter()
+    with tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not settings.progress) as bar:
+        for i in range(0, len(questions), chunk):
+            batch = [q.question for q in questions[i:i + chunk]]
+            answers.extend(pipeline.ask_batch(batch, mode=mode, progress=False))
+            bar.update(len(batch))
+    return answers, time.perf_counter() - start
+
+
+def _items(answer) -> list[str]:
+    items = getattr(answer, "items", None)
+    return list(items) if items else [s.strip() for s in (answer.text or "").split(",") if s.strip()]
+
+
+def score_answer(question: Question, answer, mode: str) -> dict:
+    text, items = answer.text or "", _items(answer)
+    rank = M.retrieval_rank(answer.sources, question) if mode == "rag" else None
+    return {"answer": text, "hits@1": M.hits_at_1(items, question.answers, text), "any_hit": M.any_hit(text, question.answers),
+            "em": M.exact_match(text, question.answers), "f1": M.token_f1(text, question.answers), "rank": rank,
+            "abstained": bool(getattr(answer, "abstained", False)),
+            "latency_s": float((getattr(answer, "timings", None) or {}).get("total_s", float("nan"))),
+            "sources": [f"{getattr(s, 'title', '')} ({getattr(s, 'year', '') or '?'}) [{getattr(s, 'kind', '')}]"
+                        for s in (answer.sources or [])]}
+
+
+def summarize(rows: list[dict], mode: str, k: int) -> dict:
+    """Mean metrics of one mode over rows (each row holds that mode's scores)."""
+    if not rows:
+        return {key: None for key in SUMMARY_KEYS} | {"n": 0}
+    ranks = [r["rank"] for r in rows]
+    out = {key: M.mean_or_none([r[key] for r in rows]) for key in ["hits@1", "any_hit", "em", "f1"]}
+    out |= {"bertscore_f1": M.mean_or_none([r.get("bertscore_f1") for r in rows]),
+            "bertscore_f1_rescaled": M.mean_or_none([r.get("bertscore_f1_rescaled") for r in rows]),
+            "bertscore_p": M.mean_or_none([r.get("bertscore_p") for r in rows]),
+            "bertscore_r": M.mean_or_none([r.get("bertscore_r") for r in rows])}
+    retrieval = mode == "rag"
+    out |= {"recall@1": M.recall_at_k(ranks, 1) if retrieval else None,
+            "recall@k": M.recall_at_k(ranks, k) if retrieval else None, "mrr": M.mrr(ranks) if retrieval else None,
+            "abstain_rate": M.mean_or_none([float(r["abstained"]) for r in rows]),
+            "latency_p50_s": M.percentile([r["latency_s"] for r in rows if not math.isnan(r["latency_s"])], 50),
+            "n": len(rows)}
+    return {key: out[key] for key in SUMMARY_KEYS}
+
+
+def deltas(scores: dict[str, list[dict]], settings: Settings) -> dict:
+    """Paired bootstrap of rag minus plain for the answer metrics."""
+    out = {}
+    for key in DELTA_KEYS:
+        a, b = [r.get(key) for r in scores["rag"]], [r.get(key) for r in scores["plain"]]
+        if a and all(v is not None for v in a + b):
+            out[key] = M.paired_bootstrap(a, b, settings.bootstrap_resamples, settings.seed)
+    return out
+
+
+def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_dir: str | Path, settings: Settings,
+                   bertscore_model: str | None = None, meta: dict | None = None) -> dict:
+    """Answer every question in every mode, score, and write the report files; returns the report dict."""
+    from rag.bertscore import BertScore, resolve_bertscore
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scores: dict[str, list[dict]] = {}
+    info: dict[str, dict] = {}
+    for mode in modes:
+        answers, seconds = answer_all(pipeline, questions, mode, settings)
+        scores[mode] = [score_answer(q, a, mode) for q, a in zip(questions, answers)]
+        generator = next((getattr(a, "generator", None) for a in answers if getattr(a, "generator", None)), None)
+        info[mode] = {"seconds": round(seconds, 2), "s_per_answer": round(seconds / max(1, len(questions)), 3),
+                      "generator": generator}
+    scorer = BertScore(resolve_bertscore(bertscore_model, settings), progress=settings.progress)
+    refs = [q.answers + ([", ".join(q.answers)] if len(q.answers) > 1 else []) for q in questions]
+    for mode in modes:
+        bs = scorer.score([r["answer"] for r in scores[mode]], refs)
+        for i, row in enumerate(scores[mode]):
+            row |= {"bertscore_p": bs["P"][i], "bertscore_r": bs["R"][i], "bertscore_f1": bs["F"][i],
+                    "bertscore_f1_rescaled": bs["F_rescaled"][i] if bs["F_rescaled"] is not None else None}
+    k = settings.k
+    report: dict = {mode: summarize(scores[mode], mode, k) | {"k": k} | info[mode] for mode in modes}
+    if "rag" in scores and "plain" in scores:
+        report["delta"] = deltas(scores, settings)
+    types = sorted({q.type or "unknown" for q in questions})
+    report["by_type"] = {}
+    for qtype in types:
+        ids = [i for i, q in enumerate(questions) if (q.type or "unknown") == qtype]
+        entry = {mode: summarize([scores[mode][i] for i in ids], mode, k) for mode in modes}
+        if "delta" in report:
+            entry["delta"] = {key: M.paired_bootstrap([scores["rag"][i][key] for i in ids],
+                                                      [scores["plain"][i][key] for i in ids],
+                                                      settings.bootstrap_resamples, settings.seed)
+                              for key in ("hits@1", "bertscore_f1")}
+        report["by_type"][qtype] = entry | {"n": len(ids)}
+    manifest = getattr(getattr(pipeline, "index", None), "manifest", None) or {}
+    report["meta"] = (meta or {}) | {
+        "n": len(questions), "modes": modes, "seed": settings.seed, "k": k, "index": settings.index_dir,
+        "index_movies": manifest.get("movies"), "index_passages": manifest.get("passages"),
+        "bertscore": {"model": scorer.spec.name, "num_layers": scorer.spec.num_layers, "baseline": scorer.spec.baseline,
+                      "hash": scorer.hash, "hash_rescaled": scorer.hash_rescaled,
+                      "references": "each gold answer and the whole gold list; max over references"},
+        "bootstrap": {"resamples": settings.bootstrap_resamples, "ci": 0.95},
+        "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    write_report(report, questions, scores, out_dir)
+    return report
+
+
+# ---------------------------------------------------------------- report files
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown_summary(report: dict) -> str:
+    modes = [m for m in MODES if m in report]
+    lines = ["| metric | " + " | ".join(modes) + (" | rag − plain [95% CI] |" if "delta" in report else " |"),
+             "|---" * (len(modes) + 1 + ("delta" in report)) + "|"]
+    for key in SUMMARY_KEYS:
+        row = f"| {key} | " + " | ".join(_fmt(report[m].get(key)) for m in modes) + " |"
+        d = report.get("delta", {}).get(key)
+        if "delta" in report:
+            row += f" {_fmt(d['delta'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}] |" if d else " |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def _markdown(report: dict) -> str:
+    meta, modes = report["meta"], [m for m in MODES if m in report]
+    bs = meta["bertscore"]
+    head = [f"# Evaluation: {meta.get('questions_file', '?')}", "",
+            f"{meta['n']} questions, modes {', '.join(modes)}, index `{meta['index']}` "
+            f"({meta.get('index_movies')} movies, {meta.get('index_passages')} passages), k={meta['k']}, seed {meta['seed']}.",
+            *(f"- {m}: generator {report[m].get('generator')}, {report[m]['s_per_answer']} s/answer" for m in modes),
+            f"- BERTScore: `{bs['hash']}`; rescaled: `{bs['hash_rescaled']}` (baseline "
+            f"{bs['baseline'] if bs['hash_rescaled'] else 'none'})",
+            f"- Deltas: paired bootstrap, {meta['bootstrap']['resamples']} resamples, 95% percentile CI.", "",
+            "## Overall", "", markdown_summary(report), "", "## By question type", ""]
+    cols = [(m, key) for m in modes for key in ("hits@1", "any_hit", "bertscore_f1_rescaled")] + \
+           ([("rag", "recall@k"), ("rag", "abstain_rate")] if "rag" in modes else [])
+    rows = ["| type | n | " + " | ".join(f"{m} {key}" for m, key in cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    for qtype, entry in report["by_type"].items():
+        rows.append(f"| {qtype} | {entry['n']} | " + " | ".join(_fmt(entry[m][key]) for m, key in cols) + " |")
+    return "\n".join(head + rows) + "\n"
+
+
+def _plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    modes = [m for m in MODES if m in report]
+    types = list(report["by_type"])
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.7 * len(types) + 3), 8))
+    width = 0.8 / len(modes)
+    for j, mode in enumerate(modes):
+        vals = [report[mode].get(key) or 0.0 for key in PLOT_KEYS]
+        ax1.bar_label(ax1.bar(np.arange(len(PLOT_KEYS)) + j * width, vals, width, label=mode), fmt="%.2f", fontsize=7)
+        vals = [report["by_type"][t][mode].get("hits@1") or 0.0 for t in types]
+        ax2.bar_label(ax2.bar(np.arange(len(types)) + j * width, vals, width, label=mode), fmt="%.2f", fontsize=6)
+    ax1.set_xticks(np.arange(len(PLOT_KEYS)) + width * (len(modes) - 1) / 2, PLOT_KEYS)
+    ax1.set_title(f"{Path(str(report['meta'].get('questions_file', ''))).name} (n={report['meta']['n']})")
+    ax2.set_xticks(np.arange(len(types)) + width * (len(modes) - 1) / 2, types, rotation=35, ha="right")
+    ax2.set_title("hits@1 by question type")
+    for ax in (ax1, ax2):
+        ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.08)
+        ax.legend()
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(report: dict, questions: list[Question], scores: dict[str, list[dict]], out_dir: Path) -> None:
+    modes = [m for m in MODES if m in scores]
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    (out_dir / "report.md").write_text(_markdown(report))
+    per_mode = ["answer", "hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "rank",
+                "abstained", "latency_s"]
+    with open(out_dir / "per_question.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "type", "question", "entity", "gold"] + [f"{m}_{c}" for m in modes for c in per_mode])
+        for i, q in enumerate(questions):
+            writer.writerow([i, q.type or "", q.question, q.entity or "", " | ".join(q.answers)] +
+                            [scores[m][i][c] for m in modes for c in per_mode])
+    with open(out_dir / "answers.jsonl", "w", encoding="utf-8") as fh:
+        for i, q in enumerate(questions):
+            for m in modes:
+                row = scores[m][i]
+                fh.write(json.dumps({"id": i, "mode": m, "question": q.question, "gold": q.answers, "answer": row["answer"],
+                                     "rank": row["rank"], "sources": row["sources"]}, ensure_ascii=False) + "\n")
+    _plot(report, out_dir / "eval.png")

@@ -1,0 +1,201 @@
+"""Generation over any Hugging Face causal LM: greedy or sampling, stop at newline/eos, batches, streaming.
+
+Speed: torch.inference_mode; answers stop at the first newline (a StoppingCriteria) or eos; the fixed
+prompt prefix of a mode (system prompt + demonstrations) is prefilled once and its KV cache is copied per
+question, so only the context and question are prefilled; batches are sorted by length and left-padded.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+
+import torch
+from transformers import DynamicCache, GenerationConfig, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+from rag.config import Settings
+from rag.prompt import is_chat_model
+
+_OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop_at_newline", "repetition_penalty", "seed"}
+
+
+def optimize_model(model, settings: Settings):
+    """Apply settings.generator_dtype and settings.quantize_int8 (in place; idempotent). Returns the model."""
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(settings.generator_dtype)
+    if dtype is None:
+        raise ValueError(f"generator_dtype must be 'float32' or 'bfloat16', not {settings.generator_dtype!r}")
+    if next(model.parameters()).dtype != dtype:
+        model.to(dtype)
+    if settings.quantize_int8 and not getattr(model, "_movie_rag_int8", False):
+        from torch.ao.quantization import quantize_dynamic
+
+        body = model.get_decoder()  # the output head stays float: int8 logits hurt answers badly
+        quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        model._movie_rag_int8 = True
+    return model.eval()
+
+
+class _StopAtNewline(StoppingCriteria):
+    """Per-row stop once the generated text (ignoring leading whitespace) contains a newline."""
+
+    def __init__(self, tokenizer, start: int) -> None:
+        self.tokenizer, self.start = tokenizer, start
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=True)
+        return torch.tensor(["\n" in t.lstrip() for t in texts], dtype=torch.bool, device=input_ids.device)
+
+
+class _Cancel(StoppingCriteria):
+    """Stops every row once the event is set (a stream consumer went away)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def finish(text: str, stop_at_newline: bool = True) -> str:
+    """Generated text → answer: leading whitespace dropped, cut at the first newline, trailing space dropped."""
+    text = text.lstrip()
+    if stop_at_newline:
+        text = text.split("\n", 1)[0]
+    return text.rstrip()
+
+
+class Generator:
+    def __init__(self, model, tokenizer, settings: Settings) -> None:
+        self.model = optimize_model(model, settings)
+        self.tokenizer, self.settings = tokenizer, settings
+        self.add_special = not is_chat_model(tokenizer)
+        eos = {tokenizer.eos_token_id}
+        config_eos = getattr(model.generation_config, "eos_token_id", None)
+        eos |= set(config_eos) if isinstance(config_eos, (list, tuple)) else {config_eos}
+        for name in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
+            token_id = tokenizer.convert_tokens_to_ids(name) if name in tokenizer.get_vocab() else None
+            eos.add(token_id)
+        self.eos_ids = sorted(i for i in eos if i is not None)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        self._prefixes: dict[str, tuple[list[int], DynamicCache | None]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ prompts → token ids
+
+    def add_prefix(self, text: str) -> None:
+        """Register a fixed prompt start; prompts that begin with it reuse its prefilled KV cache."""
+        if text and text not in self._prefixes:
+            ids = self.tokenizer(text, add_special_tokens=self.add_special)["input_ids"]
+            self._prefixes[text] = (ids, None)
+
+    def encode(self, prompt: str) -> tuple[list[int], str | None]:
+        """Token ids of a prompt (a registered prefix is tokenized on its own) and the prefix used, if any."""
+        prefix = max((p for p in self._prefixes if prompt.startswith(p)), key=len, default=None)
+        if prefix is None:
+            return self.tokenizer(prompt, add_special_tokens=self.add_special)["input_ids"], None
+        rest = self.tokenizer(prompt[len(prefix):], add_special_tokens=False)["input_ids"]
+        return self._prefixes[prefix][0] + rest, prefix
+
+    def _prefix_cache(self, prefix: str) -> DynamicCache | None:
+        ids, cache = self._prefixes[prefix]
+        if cache is None:
+            with self._lock, torch.inference_mode():
+                ids, cache = self._prefixes[prefix]
+                if cache is None:
+                    cache = DynamicCache(config=self.model.config)
+                    self.model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True)
+                    self._prefixes[prefix] = (ids, cache)
+        return copy.deepcopy(cache)
+
+    # ------------------------------------------------------------ generation
+
+    def _config(self, overrides: dict) -> tuple[GenerationConfig, bool]:
+        unknown = set(overrides) - _OVERRIDES
+        if unknown:
+            raise TypeError(f"unknown generation options: {sorted(unknown)}")
+        s = self.settings
+        get = lambda name: overrides[name] if overrides.get(name) is not None else getattr(s, name)  # noqa: E731
+        max_new = int(get("max_new_tokens"))
+        if max_new < 1:
+            raise ValueError("max_new_tokens must be at least 1")
+        temperature = float(get("temperature"))
+        args = dict(max_new_tokens=max_new, eos_token_id=self.eos_ids, pad_token_id=self.pad_id, use_cache=True)
+        if temperature > 0:
+            args.update(do_sample=True, temperature=temperature, top_p=float(get("top_p")), top_k=int(get("top_k")))
+        else:
+            args.update(do_sample=False)
+        penalty = float(get("repetition_penalty"))
+        if penalty != 1.0:
+            args["repetition_penalty"] = penalty
+        if overrides.get("seed") is not None:
+            torch.manual_seed(int(overrides["seed"]))
+        stop = overrides.get("stop_at_newline")
+        return GenerationConfig(**args), True if stop is None else bool(stop)
+
+    def _run(self, rows: list[list[int]], prefix: str | None, config: GenerationConfig, stop_at_newline: bool,
+             streamer=None, cancel: threading.Event | None = None) -> list[list[int]]:
+        width = max(len(r) for r in rows)
+        input_ids = torch.tensor([[self.pad_id] * (width - len(r)) + r for r in rows])
+        attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        criteria = StoppingCriteriaList()
+        if stop_at_newline:
+            criteria.append(_StopAtNewline(self.tokenizer, width))
+        if cancel is not None:
+            criteria.append(_Cancel(cancel))
+        kwargs = {}
+        if prefix is not None and len(rows) == 1 and self.settings.prefix_cache:
+            kwargs["past_key_values"] = self._prefix_cache(prefix)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=input_ids, attention_mask=attention, generation_config=config,
+                                      stopping_criteria=criteria, streamer=streamer, **kwargs)
+        return [row[width:].tolist() for row in out]
+
+    def generate(self, prompts: list[str], **gen_overrides) -> list[str]:
+        """Answers for prompts, in order: batches of settings.batch_size, sorted by length, left-padded."""
+        config, stop = self._config(gen_overrides)
+        encoded = [self.encode(p) for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i][0]))
+        texts: list[str] = [""] * len(prompts)
+        size = max(1, self.settings.batch_size)
+        for start in range(0, len(order), size):
+            batch = order[start:start + size]
+            prefix = encoded[batch[0]][1] if len(batch) == 1 else None
+            outputs = self._run([encoded[i][0] for i in batch], prefix, config, stop)
+            for i, ids in zip(batch, outputs):
+                texts[i] = finish(self.tokenizer.decode(ids, skip_special_tokens=True), stop)
+        return texts
+
+    def stream(self, prompt: str, **gen_overrides) -> Iterator[str]:
+        """Text deltas as tokens arrive; their concatenation equals generate([prompt])[0]."""
+        config, stop = self._config(gen_overrides)
+        ids, prefix = self.encode(prompt)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancel, errors = threading.Event(), []
+
+        def work() -> None:
+            try:
+                self._run([ids], prefix, config, stop, streamer=streamer, cancel=cancel)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+                errors.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        raw, emitted = "", ""
+        try:
+            for chunk in streamer:
+                raw += chunk
+                text = finish(raw, stop)
+                if len(text) > len(emitted) and text.startswith(emitted):
+                    yield text[len(emitted):]
+                    emitted = text
+                if stop and "\n" in raw.lstrip():
+                    break
+        finally:
+            cancel.set()
+            thread.join()
+        if errors:
+            raise errors[0]
+        text = finish(raw, stop)
+        if len(text) > len(emitted) and text.startswith(emitted):
+            yield text[len(emitted):]

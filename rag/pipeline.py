@@ -1,0 +1,245 @@
+"""ask(question, mode) → Answer: retrieval, prompt, generation, abstention, answer items, spans and timings.
+
+Modes: "rag" (retrieve, then answer from the context), "plain" (the same model without context: the
+baseline) and "plot" (continue a plot opening, optionally in a genre).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from tqdm.auto import tqdm
+
+from rag.config import Settings
+from rag.generate import Generator
+from rag.prompt import (ABSTAIN_ANSWER, clean_text, pack_passages, prompt_prefix, render_plain_prompt,
+                        render_plot_prompt, render_rag_prompt, split_answer, truncate_tokens)
+from rag.retrieve import Retrieval, Retriever
+
+MODES = ("rag", "plain", "plot")
+
+
+@dataclass
+class Source:
+    title: str
+    year: int | None
+    kind: str  # "card" | "plot" | "person"
+    text: str  # the full passage text
+    score: float
+    stage: str  # "title-link" | "person-link" | "dense" | "bm25" | "hybrid"
+    span: tuple[int, int] | None = None  # [start, end) of the answer inside `text`, when found
+    used: bool = True  # the passage fit the prompt budget (False: retrieved but left out of the prompt)
+    key: str = ""  # the passage key, e.g. "card:inception (2010)"
+
+
+@dataclass
+class Answer:
+    question: str
+    mode: str
+    text: str
+    items: list[str] = field(default_factory=list)  # answer items (several for multi-answer questions)
+    sources: list[Source] = field(default_factory=list)
+    abstained: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # retrieve_s, prompt_s, generate_s, total_s
+    generator: str = ""
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        for source in out["sources"]:
+            source["span"] = list(source["span"]) if source["span"] else None
+        return out
+
+
+def find_span(text: str, answer: str, items: list[str]) -> tuple[int, int] | None:
+    """Where the whole answer, else its first item found, occurs in text (case-insensitive)."""
+    lowered = text.lower()
+    for needle in [answer, *items]:
+        needle = needle.strip()
+        if len(needle) >= 2:
+            at = lowered.find(needle.lower())
+            if at >= 0:
+                return at, at + len(needle)
+    return None
+
+
+class Pipeline:
+    def __init__(self, index, embedder, model, tokenizer, settings: Settings, generator_name: str | None = None) -> None:
+        self.settings = settings
+        self.embedder, self.tokenizer = embedder, tokenizer
+        self.generator = Generator(model, tokenizer, settings)
+        self.generator_name = generator_name or getattr(model.config, "name_or_path", "") or type(model).__name__
+        for mode in ("rag", "plain"):
+            self.generator.add_prefix(prompt_prefix(tokenizer, settings, mode))
+        self.swap_index(index)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Pipeline":
+        """Load the embedder, the generator and the index at settings.index_dir (built from the sample if absent)."""
+        from index.build import ensure_index
+        from index.store import load_index
+        from rag.models import load_embedder, load_generator
+
+        embedder = load_embedder(settings=settings)
+        index = load_index(ensure_index(settings), settings)
+        model, tokenizer, spec = load_generator(settings)
+        return cls(index, embedder, model, tokenizer, settings, generator_name=spec.name)
+
+    @property
+    def model(self):
+        return self.generator.model
+
+    def swap_index(self, new_index) -> None:
+        """Serve another index (the app calls this after building or adding)."""
+        self.index = new_index
+        self.retriever = Retriever(new_index, self.embedder, self.settings) if new_index is not None else None
+
+    # ------------------------------------------------------------ building blocks
+
+    def _check(self, question: str, mode: str) -> str:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        question = (question or "").strip()
+        if not question:
+            raise ValueError("the question is empty")
+        if mode == "rag" and self.retriever is None:
+            raise ValueError("no index is loaded; rag mode needs one")
+        return question
+
+    def _abstains(self, retrieval: Retrieval) -> bool:
+        return not retrieval.hits or (retrieval.best_dense < self.settings.abstain_threshold and not retrieval.linked)
+
+    def _prepare(self, question: str, mode: str, retrieval: Retrieval | None) -> tuple[str | None, list[Source]]:
+        """(prompt or None when abstaining, sources)."""
+        if mode == "plain":
+            return render_plain_prompt(self.tokenizer, question, self.settings), []
+        passages = [h.passage for h in retrieval.hits]
+        used = set(pack_passages(self.tokenizer, question, passages, self.settings)) if passages else set()
+        sources = []
+        for hit in retrieval.hits:
+            p = hit.passage
+            shown = truncate_tokens(self.tokenizer, clean_text(self.tokenizer, p.text), self.settings.max_passage_tokens)
+            sources.append(Source(p.title, p.year, p.kind, p.text, round(float(hit.score), 6), hit.stage,
+                                  used=shown in used, key=p.key))
+        if self._abstains(retrieval):
+            return None, sources
+        return render_rag_prompt(self.tokenizer, question, passages, self.settings), sources
+
+    def _answer(self, question: str, mode: str, text: str, sources: list[Source], abstained: bool,
+                timings: dict[str, float]) -> Answer:
+        items = [] if abstained or mode == "plot" else split_answer(text)
+        for source in sources:
+            source.span = None if abstained else find_span(source.text, text, items)
+        timings = {k: round(v, 4) for k, v in timings.items()}
+        return Answer(question, mode, text, items, sources, abstained, timings, self.generator_name)
+
+    # ------------------------------------------------------------ public
+
+    def ask(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
+            genres: list[str] | None = None, **gen_overrides) -> Answer:
+        start = time.perf_counter()
+        question = self._check(question, mode)
+        if mode == "plot":
+            text = self.plot(question, genre=(genres or [None])[0], **gen_overrides)
+            total = time.perf_counter() - start
+            return self._answer(question, mode, text, [], False,
+                                dict(retrieve_s=0.0, prompt_s=0.0, generate_s=total, total_s=total))
+        retrieval = self.retriever.search(question, k=k, years=years, genres=genres) if mode == "rag" else None
+        t_retrieve = time.perf_counter()
+        prompt, sources = self._prepare(question, mode, retrieval)
+        t_prompt = time.perf_counter()
+        text = ABSTAIN_ANSWER if prompt is None else self.generator.generate([prompt], **gen_overrides)[0]
+        end = time.perf_counter()
+        return self._answer(question, mode, text, sources, prompt is None, dict(
+            retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
+            total_s=end - start))
+
+    def ask_batch(self, questions: list[str], mode: str = "rag", k: int | None = None, progress: bool | None = None,
+                  **gen_overrides) -> list[Answer]:
+        """Answers for many questions: batched retrieval and batched generation (for evaluation)."""
+        if mode == "plot":
+            return [self.ask(q, mode="plot", **gen_overrides) for q in questions]
+        questions = [self._check(q, mode) for q in questions]
+        progress = self.settings.progress if progress is None else progress
+        answers: list[Answer] = []
+        size = max(1, self.settings.batch_size) * 4
+        bar = tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not progress)
+        for start in range(0, len(questions), size):
+            chunk = questions[start:start + size]
+            t0 = time.perf_counter()
+            retrievals = self.retriever.search_batch(chunk, k=k) if mode == "rag" else [None] * len(chunk)
+            t1 = time.perf_counter()
+            prepared = [self._prepare(q, mode, r) for q, r in zip(chunk, retrievals)]
+            t2 = time.perf_counter()
+            todo = [i for i, (prompt, _) in enumerate(prepared) if prompt is not None]
+            texts = self.generator.generate([prepared[i][0] for i in todo], **gen_overrides) if todo else []
+            generated = dict(zip(todo, texts))
+            t3 = time.perf_counter()
+            n = len(chunk)
+            for i, (question, (prompt, sources)) in enumerate(zip(chunk, prepared)):
+                timings = dict(retrieve_s=(t1 - t0) / n, prompt_s=(t2 - t1) / n,
+                               generate_s=(t3 - t2) / max(1, len(todo)) if i in generated else 0.0)
+                timings["total_s"] = sum(timings.values())
+                answers.append(self._answer(question, mode, generated.get(i, ABSTAIN_ANSWER), sources,
+                                            prompt is None, timings))
+            bar.update(n)
+        bar.close()
+        return answers
+
+    def ask_stream(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
+                   genres: list[str] | None = None, **gen_overrides) -> Iterator[tuple[str, Answer | None]]:
+        """Yields (text so far, None) as tokens arrive, then (full text, Answer)."""
+        start = time.perf_counter()
+        question = self._check(question, mode)
+        if mode == "plot":
+            text = ""
+            for text in self.plot_stream(question, genre=(genres or [None])[0], **gen_overrides):
+                yield text, None
+            total = time.perf_counter() - start
+            yield text, self._answer(question, mode, text, [], False,
+                                     dict(retrieve_s=0.0, prompt_s=0.0, generate_s=total, total_s=total))
+            return
+        retrieval = self.retriever.search(question, k=k, years=years, genres=genres) if mode == "rag" else None
+        t_retrieve = time.perf_counter()
+        prompt, sources = self._prepare(question, mode, retrieval)
+        t_prompt = time.perf_counter()
+        text = ""
+        first = None
+        if prompt is None:
+            text = ABSTAIN_ANSWER
+            yield text, None
+        else:
+            for delta in self.generator.stream(prompt, **gen_overrides):
+                first = first or time.perf_counter()
+                text += delta
+                yield text, None
+        end = time.perf_counter()
+        timings = dict(retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
+                       total_s=end - start, first_token_s=(first or end) - start)
+        yield text, self._answer(question, mode, text, sources, prompt is None, timings)
+
+    def plot(self, prompt: str, genre: str | None = None, **gen_overrides) -> str:
+        """The plot opening followed by the model's continuation."""
+        text = ""
+        for text in self.plot_stream(prompt, genre, _stream=False, **gen_overrides):
+            pass
+        return text
+
+    def plot_stream(self, prompt: str, genre: str | None = None, _stream: bool = True, **gen_overrides) -> Iterator[str]:
+        """Yields the plot so far (opening + continuation) as tokens arrive."""
+        opening = " ".join((prompt or "").split())
+        if not opening:
+            raise ValueError("the plot prompt is empty")
+        s = self.settings
+        options = dict(max_new_tokens=s.plot_max_new_tokens, temperature=s.plot_temperature,
+                       repetition_penalty=s.plot_repetition_penalty, stop_at_newline=False)
+        options.update({k: v for k, v in gen_overrides.items() if v is not None})
+        rendered = render_plot_prompt(self.tokenizer, opening, genre, s)
+        joiner = lambda cont: opening + ("" if not cont or cont[0] in " ,.;:!?'" else " ") + cont  # noqa: E731
+        if not _stream:
+            yield joiner(self.generator.generate([rendered], **options)[0])
+            return
+        continuation = ""
+        for delta in self.generator.stream(rendered, **options):
+            continuation += delta
+            yield joiner(continuation)

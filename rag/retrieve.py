@@ -1,0 +1,236 @@
+"""Hybrid retrieval: dense FAISS + bm25s fused by reciprocal rank fusion, with title and person linking.
+
+A question that names a film (or a person) present in the index gets that film's card (or that person's
+card) pinned first, found by exact n-gram lookup of normalised names, else by fuzzy match (rapidfuzz) against
+the cards the search surfaced. Remakes that share a title are told apart by a year in the question.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from index.records import Passage
+from index.store import MovieIndex
+from rag.config import Settings
+
+STAGES = ("title-link", "person-link", "tag-link", "dense", "bm25", "hybrid")
+_TABLES = {"card": "title", "person": "person", "tag": "tag"}  # passage kind → link kind
+_TOPICAL = re.compile(r"\b(about|describ\w*|tag\w*|words?|topics?|themes?)\b", re.I)  # tag cards first
+_YEAR = re.compile(r"^(18[89]\d|19\d\d|20[0-4]\d)$")
+_ARTICLES = ("the", "a", "an")
+# Words of question templates ("who directed the movie X?"): a title made only of these is never linked.
+_GENERIC = frozenset("""
+a an the and or of in on at to for by with from as is was were are be been did does do done has have had
+what which who whom whose when where why how that this these those it its there any some can could would
+you me my i tell give list name show few words word describe described describing description about
+movie movies film films picture pictures flick directed director directors direct directing wrote written
+writer writers write screenplay story star starred starring stars actor actors actress acted act acting
+appear appears appeared appearing cast genre genres type kind sort year years release released date
+language languages spoken primary main rating rated rate ratings people think popular popularity famous
+good listed person same also both other
+""".split())
+
+
+def normalize(text: str) -> str:
+    """Lower-case, accents folded, '&' → 'and', punctuation → spaces, whitespace collapsed."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
+    return " ".join(re.sub(r"[^\w]+", " ", text).replace("_", " ").split())
+
+
+@dataclass
+class Hit:
+    passage: Passage
+    score: float  # RRF score for fused stages; match similarity 0-1 for link stages
+    stage: str  # one of STAGES ("hybrid" = found by both dense and BM25)
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]
+    best_dense: float  # best dense cosine among (filtered) candidates; 0.0 when none
+    linked: bool  # a title or person in the question was linked to a card
+    dense: dict[int, float] = field(default_factory=dict, repr=False)  # passage row → cosine, for callers
+
+
+@dataclass
+class _Link:
+    start: int  # token span in the normalised question
+    end: int
+    kind: str  # "title" | "person" | "tag"
+    rows: list[int]  # card rows (several for remakes)
+    score: float = 1.0
+
+
+class Retriever:
+    def __init__(self, index: MovieIndex, embedder, settings: Settings) -> None:
+        self.index, self.embedder, self.settings = index, embedder, settings
+        # link kind → normalised name → card rows (titles also under their article-less variant)
+        self.tables: dict[str, dict[str, list[int]]] = {"title": {}, "person": {}, "tag": {}}
+        for row, p in enumerate(index.passages):
+            if p.kind not in _TABLES:
+                continue
+            table = self.tables[_TABLES[p.kind]]
+            name = normalize(p.title)
+            if not name:
+                continue
+            table.setdefault(name, []).append(row)
+            words = name.split()
+            if p.kind == "card" and words[0] in _ARTICLES and len(words) > 2:
+                table.setdefault(" ".join(words[1:]), []).append(row)
+        self.max_ngram = max((len(n.split()) for t in self.tables.values() for n in t), default=1)
+        self.max_ngram = min(self.max_ngram, 16)
+
+    # ------------------------------------------------------------ public
+
+    def search(self, question: str, k: int | None = None, years: tuple | None = None,
+               genres: list[str] | None = None) -> Retrieval:
+        return self.search_batch([question], k=k, years=years, genres=genres)[0]
+
+    def search_batch(self, questions: list[str], k: int | None = None, years: tuple | None = None,
+                     genres: list[str] | None = None) -> list[Retrieval]:
+        k = k or self.settings.k
+        if not questions:
+            return []
+        if len(self.index) == 0:
+            return [Retrieval([], 0.0, False) for _ in questions]
+        filtered = bool(years or genres)
+        n_cand = self.settings.candidates * (10 if filtered else 1)
+        vectors = self.embedder.encode(list(questions), normalize_embeddings=True, convert_to_numpy=True,
+                                       show_progress_bar=False, batch_size=max(1, len(questions)))
+        d_scores, d_ids = self.index.dense_search(np.asarray(vectors, dtype=np.float32), n_cand)
+        b_scores, b_ids = self.index.bm25_search(list(questions), n_cand)
+        out = []
+        for i, question in enumerate(questions):
+            keep = lambda row: self._passes(row, years, genres)  # noqa: E731
+            dense = [(int(r), float(s)) for r, s in zip(d_ids[i], d_scores[i]) if r >= 0 and keep(int(r))]
+            sparse = [int(r) for r in b_ids[i] if r >= 0 and keep(int(r))]
+            out.append(self._combine(question, dense, sparse, k, years, genres))
+        return out
+
+    def link(self, question: str, candidates: list[int] = ()) -> list[_Link]:
+        """Titles and people named in the question: exact n-grams first, else fuzzy over candidate cards."""
+        tokens = normalize(question).split()
+        links = self._exact_links(tokens, question)
+        if not links and candidates:
+            links = self._fuzzy_links(" ".join(tokens), candidates)
+        year = self._question_year(tokens, links)
+        for link in links:  # remakes: a year in the question picks the matching version
+            if link.kind == "title" and year is not None and len(link.rows) > 1:
+                same = [r for r in link.rows if self.index.passages[r].year == year]
+                link.rows = same or link.rows
+        return links
+
+    # ------------------------------------------------------------ internals
+
+    def _passes(self, row: int, years: tuple | None, genres: list[str] | None) -> bool:
+        """Filters apply to film passages; person cards pass only when linked (checked by the caller)."""
+        if not years and not genres:
+            return True
+        p = self.index.passages[row]
+        if p.movie_id is None:
+            return False
+        if years:
+            lo, hi = years
+            if p.year is None or (lo is not None and p.year < lo) or (hi is not None and p.year > hi):
+                return False
+        if genres:
+            wanted = {g.strip().lower() for g in genres if g.strip()}
+            if wanted and not wanted & {g.lower() for g in p.genres}:
+                return False
+        return True
+
+    def _combine(self, question: str, dense: list[tuple[int, float]], sparse: list[int], k: int,
+                 years: tuple | None, genres: list[str] | None) -> Retrieval:
+        rrf_k = self.settings.rrf_k
+        fused: dict[int, float] = {}
+        for rank, (row, _) in enumerate(dense, start=1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank)
+        for rank, row in enumerate(sparse, start=1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank)
+        in_dense, in_sparse = {r for r, _ in dense}, set(sparse)
+        order = sorted(fused, key=lambda r: -fused[r])
+
+        candidates = [r for r in order if self.index.passages[r].kind in _TABLES]
+        links = self.link(question, candidates)
+        hits: list[Hit] = []
+        seen: set[int] = set()
+        rank = {"title": 0, "person": 1, "tag": 0 if _TOPICAL.search(question) else 2}
+        for link in sorted(links, key=lambda l: (rank[l.kind], -(l.end - l.start), l.start)):
+            rows = [r for r in link.rows if link.kind != "title" or self._passes(r, years, genres)]
+            for row in sorted(rows, key=lambda r: -fused.get(r, 0.0)):
+                if row not in seen and len(seen) < min(k, self.settings.max_links):
+                    seen.add(row)
+                    hits.append(Hit(self.index.passages[row], link.score, f"{link.kind}-link"))
+        for row in order:
+            if len(hits) >= k:
+                break
+            if row in seen:
+                continue
+            seen.add(row)
+            stage = "hybrid" if row in in_dense and row in in_sparse else "dense" if row in in_dense else "bm25"
+            hits.append(Hit(self.index.passages[row], fused[row], stage))
+        best = max((s for _, s in dense), default=0.0)
+        return Retrieval(hits, float(best), bool(hits and any(h.stage.endswith("-link") for h in hits)),
+                         dense=dict(dense))
+
+    def _exact_links(self, tokens: list[str], question: str) -> list[_Link]:
+        found: list[_Link] = []
+        for i in range(len(tokens)):
+            for n in range(min(self.max_ngram, len(tokens) - i), 0, -1):
+                words = tokens[i:i + n]
+                key = " ".join(words)
+                weak = len(key) <= 2 or all(w in _GENERIC for w in words)  # "M", "Up", "It", "Her"
+                for kind, table in self.tables.items():
+                    if key in table and (not weak or self._written_as_name(question, table[key])):
+                        found.append(_Link(i, i + n, kind, list(table[key])))
+        # Longest spans win; a shorter name inside a longer one ("Morrison" in "Temuera Morrison") is dropped.
+        # A person and a film with the very same span (e.g. a biopic) are both kept; a tag only if no film has it.
+        found.sort(key=lambda l: (-(l.end - l.start), l.start))
+        if len(found) > 1:  # "Scarface 1983": a bare year is a year, not the film "1983"
+            found = [l for l in found if not (l.end - l.start == 1 and _YEAR.match(tokens[l.start]))] or found
+        kept: list[_Link] = []
+        for link in found:
+            clash = [o for o in kept if link.start < o.end and o.start < link.end]
+            if link.kind == "tag" and any(o.kind == "title" for o in clash):
+                continue
+            if all(o.start == link.start and o.end == link.end for o in clash):
+                kept.append(link)
+        return kept
+
+    def _fuzzy_links(self, question: str, candidates: list[int]) -> list[_Link]:
+        cutoff = self.settings.fuzzy_threshold
+        best: _Link | None = None
+        for row in candidates:
+            p = self.index.passages[row]
+            name = normalize(p.title)
+            if p.kind == "tag" or len(name) < 5 or all(w in _GENERIC for w in name.split()):
+                continue  # short names match anything fuzzily
+            score = fuzz.partial_ratio(name, question, score_cutoff=cutoff)
+            if score and (best is None or score > best.score * 100):
+                kind = _TABLES[p.kind]
+                best = _Link(-1, -1, kind, list(self.tables[kind].get(name, [row])), score / 100.0)
+        return [best] if best else []
+
+    def _written_as_name(self, question: str, rows: list[int]) -> bool:
+        """Very short or generic names link only when written exactly as the name, not first in the question."""
+        for title in {self.index.passages[r].title.strip() for r in rows}:
+            if title[:1].isalnum() and not title[:1].isupper():
+                continue  # lower-case tags/titles never pass the case test
+            for m in re.finditer(rf"(?<![\w'’]){re.escape(title)}(?![\w'’])", question):
+                if m.start() > 0:
+                    return True
+        return False
+
+    @staticmethod
+    def _question_year(tokens: list[str], links: list[_Link]) -> int | None:
+        """A four-digit year in the question that is not part of a linked title ("1917", "2001 ...")."""
+        inside = {i for l in links if l.start >= 0 for i in range(l.start, l.end)}
+        for i, tok in enumerate(tokens):
+            if i not in inside and _YEAR.match(tok):
+                return int(tok)
+        return None

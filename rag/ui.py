@@ -1,0 +1,232 @@
+"""The logic behind the Gradio demo (app.py), kept free of gradio so it is unit-tested without a browser:
+question checks, source rendering with the answer highlighted, streaming callbacks over a Pipeline, and
+index uploads that build into a separate folder and swap in only when the new index has loaded."""
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from rag.config import Settings
+
+PREVIEW_ROWS = 8  # parsed movies shown per upload preview
+PREVIEW_COLUMNS = ["file", "format", "title", "year", "directors", "genres", "plot"]
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+def check_text(text: str | None, max_chars: int, what: str = "question") -> str | None:
+    """A friendly message when the text is empty or too long, else None."""
+    text = (text or "").strip()
+    if not text:
+        return f"Please type a {what} first, for example *Who directed Jaws?*"
+    if len(text) > max_chars:
+        return f"That {what} is {len(text)} characters long; please keep it under {max_chars}."
+    return None
+
+
+def year_range(year_from: float | None, year_to: float | None) -> tuple[int, int] | None:
+    """(lo, hi) from two optional number fields; one open end becomes a wide bound; None = no filter."""
+    if year_from in (None, "") and year_to in (None, ""):
+        return None
+    lo = int(year_from) if year_from not in (None, "") else 0
+    hi = int(year_to) if year_to not in (None, "") else 9999
+    return (min(lo, hi), max(lo, hi))
+
+
+def highlight(text: str, span: tuple[int, int] | None) -> str:
+    """HTML-escaped passage with text[span] wrapped in <mark>."""
+    if not span or not (0 <= span[0] < span[1] <= len(text)):
+        return html.escape(text)
+    lo, hi = span
+    return f"{html.escape(text[:lo])}<mark>{html.escape(text[lo:hi])}</mark>{html.escape(text[hi:])}"
+
+
+def render_sources(sources: list) -> str:
+    """Sources as HTML blocks (raw HTML, so passage text is never read as markdown)."""
+    if not sources:
+        return "No passages were used (plain mode or nothing retrieved)."
+    blocks = []
+    for i, s in enumerate(sources, 1):
+        year = f" ({s.year})" if s.year else ""
+        head = (f"<b>{i}. {html.escape(s.title)}{year}</b> &middot; {html.escape(s.kind)} &middot; "
+                f"found by <i>{html.escape(s.stage)}</i> &middot; score {s.score:.3f}"
+                + ("" if getattr(s, "used", True) else " &middot; not in the prompt (over budget)"))
+        blocks.append(f'<div class="source"><div>{head}</div><div>{highlight(s.text, s.span)}</div></div>')
+    return "\n".join(blocks)
+
+
+def format_timings(timings: dict) -> str:
+    total = timings.get("total_s", 0.0)
+    parts = [f"{k[:-2]} {timings[k]:.2f} s" for k in ("retrieve_s", "generate_s") if timings.get(k)]
+    return f"{total:.2f} s" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def gen_overrides(temperature: float | None, top_p: float | None, max_new_tokens: float | None) -> dict:
+    """Generation overrides from the sliders; unset sliders keep the Settings defaults."""
+    out = {"temperature": temperature, "top_p": top_p,
+           "max_new_tokens": int(max_new_tokens) if max_new_tokens else None}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------- the demo's state and callbacks
+
+class Demo:
+    """Holds the one Pipeline the app serves; every Gradio callback is a method here."""
+
+    def __init__(self, pipeline, settings: Settings, uploads_dir: str | None = None) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.live_dir = settings.index_dir  # the folder the served index was loaded from
+        # uploads never touch the index they started from (e.g. the sample index): they build here
+        self.uploads_dir = uploads_dir or settings.index_dir.rstrip("/\\") + "-uploads"
+        self._index_lock = threading.Lock()
+
+    # ---- Ask tab
+    def ask(self, question: str, k: float | None = None, temperature: float | None = None,
+            top_p: float | None = None, max_new_tokens: float | None = None, year_from: float | None = None,
+            year_to: float | None = None, genres: list[str] | None = None) -> Iterator[str | list[dict]]:
+        """Streams the answer text; the last item is [answer message, collapsed sources message]."""
+        problem = check_text(question, self.settings.max_question_chars)
+        if problem:
+            yield problem
+            return
+        answer = None
+        for text, answer in self.pipeline.ask_stream(
+                question.strip(), mode="rag", k=int(k) if k else None, years=year_range(year_from, year_to),
+                genres=list(genres) if genres else None, **gen_overrides(temperature, top_p, max_new_tokens)):
+            if answer is None:
+                yield text or "…"
+        if answer is None:
+            return
+        title = f"Sources ({len(answer.sources)})" + (" · abstained" if answer.abstained else "")
+        yield [
+            {"role": "assistant", "content": answer.text or "(empty answer)"},
+            {"role": "assistant", "content": render_sources(answer.sources),
+             "metadata": {"title": title, "status": "done", "duration": round(answer.timings.get("total_s", 0.0), 2)}},
+        ]
+
+    # ---- Compare tab
+    def compare(self, question: str, k: float | None = None, temperature: float | None = None,
+                top_p: float | None = None, max_new_tokens: float | None = None) -> Iterator[tuple[str, str]]:
+        """Yields (rag markdown, plain markdown): RAG streams first, then plain; each ends with its latency."""
+        problem = check_text(question, self.settings.max_question_chars)
+        if problem:
+            yield problem, problem
+            return
+        overrides = gen_overrides(temperature, top_p, max_new_tokens)
+        done = {"rag": "", "plain": ""}
+        for mode in ("rag", "plain"):
+            for text, answer in self.pipeline.ask_stream(question.strip(), mode=mode,
+                                                         k=int(k) if k else None, **overrides):
+                if answer is None:
+                    done[mode] = text
+                else:
+                    titles = ", ".join(dict.fromkeys(s.title for s in answer.sources))
+                    used = f"\n\nSources: {titles}" if mode == "rag" and titles else ""
+                    done[mode] = f"{answer.text}\n\n*Latency: {format_timings(answer.timings)}*{used}"
+                yield done["rag"], done["plain"]
+
+    # ---- Plot tab
+    def plot(self, prompt: str, genre: str | None = None, temperature: float | None = None,
+             max_new_tokens: float | None = None) -> Iterator[str]:
+        problem = check_text(prompt, self.settings.max_question_chars * 4, what="plot prompt")
+        if problem:
+            yield problem
+            return
+        overrides = gen_overrides(temperature, None, max_new_tokens)
+        for text in self.pipeline.plot_stream(prompt.strip(), genre=genre or None, **overrides):
+            yield text
+
+    # ---- Index tab
+    def manifest_markdown(self) -> str:
+        m = getattr(self.pipeline.index, "manifest", {}) or {}
+        sources = m.get("sources") or []
+        names = [s.get("path") or s.get("name") or str(s) if isinstance(s, dict) else str(s) for s in sources]
+        rows = [("live index folder", self.live_dir), ("movies", m.get("movies", "?")),
+                ("passages", m.get("passages", len(self.pipeline.index))),
+                ("sources", ", ".join(os.path.basename(str(n)) for n in names) or "?"),
+                ("embedder", f"{m.get('embedder', '?')} (dim {m.get('dim', '?')})")]
+        return "\n".join(f"- **{k}**: {html.escape(str(v))}" for k, v in rows)
+
+    def genre_choices(self) -> list[str]:
+        return sorted({g for p in self.pipeline.index.passages for g in (p.genres or [])})
+
+    def preview(self, paths: list[str] | None) -> tuple[str, list[list]]:
+        """(status markdown, first parsed rows) for uploaded files; a bad file gives its one-line error."""
+        from index.sources import detect_format, read_catalog
+
+        if not paths:
+            return "Upload one or more catalog files (CSV or JSON) to see their format and first rows.", []
+        lines, rows = [], []
+        for path in paths:
+            name = os.path.basename(path)
+            try:
+                fmt = detect_format(path)
+                read = read_catalog(path, fmt, self.settings)
+            except Exception as exc:  # noqa: BLE001 - shown to the user as one line
+                lines.append(f"- **{name}**: error: {one_line(exc)}")
+                continue
+            skipped = ", ".join(f"{n} {why}" for why, n in read.skipped.items() if n)
+            lines.append(f"- **{name}**: format `{fmt}`, {len(read.movies)} movies" + (f" (skipped: {skipped})" if skipped else ""))
+            for m in read.movies[:PREVIEW_ROWS]:
+                plot = m.plot[:100] + ("…" if len(m.plot) > 100 else "")
+                rows.append([name, fmt, m.title, m.year, ", ".join(m.directors), ", ".join(m.genres), plot])
+        return "\n".join(lines), rows
+
+    def update_index(self, paths: list[str] | None, extend: bool,
+                     on_progress: Callable[[int, int], None] | None = None) -> str:
+        """Rebuild (or extend) an index from uploads in self.uploads_dir and swap it in once loaded.
+        Any failure leaves the live index serving and returns a one-line error."""
+        from index.build import add_to_index, build_index
+        from index.store import load_index
+
+        if not paths:
+            return "error: upload at least one catalog file first"
+        if not self._index_lock.acquire(blocking=False):
+            return "error: another index update is running; try again when it has finished"
+        try:
+            target = self.uploads_dir
+            if extend:
+                if Path(self.live_dir).resolve() != Path(target).resolve():
+                    _copy_dir(self.live_dir, target)  # extend a copy; the original index stays intact
+                report = add_to_index(target, list(paths), self.settings, on_progress=on_progress)
+                done = (f"extended to {report.get('movies', '?')} movies (was {report.get('movies_before', '?')}); "
+                        f"{report.get('new', 0)} new and {report.get('updated', 0)} changed passages, "
+                        f"{report.get('embedded', 0)} embedded")
+            else:
+                report = build_index(list(paths), target, self.settings, on_progress=on_progress)
+                done = f"built {report.get('movies', 0)} movies, {report.get('passages', 0)} passages"
+            new_index = load_index(target, self.settings)
+            self.pipeline.swap_index(new_index)
+            self.live_dir = target
+            return f"Done: {done} in {report.get('seconds', 0):.1f} s; the new index is now serving."
+        except Exception as exc:  # noqa: BLE001 - user errors are one line; the old index keeps serving
+            return f"error: {one_line(exc)} (the previous index is still serving)"
+        finally:
+            self._index_lock.release()
+
+
+def _copy_dir(src: str, dst: str) -> None:
+    """Replace dst with a copy of src, never leaving a half-copied dst behind."""
+    dst_path = Path(dst)
+    dst_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=dst_path.parent))
+    try:
+        shutil.copytree(src, tmp / "index")
+        old = None
+        if dst_path.exists():
+            old = tmp / "old"
+            os.rename(dst_path, old)
+        os.rename(tmp / "index", dst_path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

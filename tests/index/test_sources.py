@@ -1,0 +1,222 @@
+"""Catalog readers: format detection, normalisation, WikiMovies KB + plots, and bad input."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from index.formats import clean_text, parse_number, parse_year, split_list
+from index.records import CatalogError
+from index.sources import detect_format, read_catalog, read_catalogs
+from tests.conftest import require_shared
+from tests.index.conftest import write_sample_csv
+
+SHARED_FORMATS = [
+    ("catalogs/tmdb_9000plus.csv", "tmdb", 9000),
+    ("catalogs/wiki_movie_plots_sample.csv", "wiki_plots", 400),
+    ("catalogs/imdb_movie_data_1000.csv", "imdb_1000", 990),
+    ("catalogs/imdb_top_1000.csv", "imdb_top1000", 1000),
+    ("catalogs/vega_movies.json", "vega", 3000),
+    ("wikimovies/kb.txt.gz", "wikimovies_kb", 16000),
+    ("wikimovies/plots.txt.gz", "wikimovies_plots", 16000),
+]
+
+
+# ---------------------------------------------------------------- normalisers
+
+@pytest.mark.parametrize("value, year", [
+    ("1994", 1994), (1994, 1994), ("2021-12-15", 2021), ("Jun 12 1998", 1998), ("12-Jun-98", 1998),
+    ("Dec 31 2046", 1946), ("nan", None), (float("nan"), None), ("", None), ("PG", None), (None, None),
+])
+def test_parse_year(value, year):
+    assert parse_year(value) == year
+
+
+@pytest.mark.parametrize("value, number", [
+    ("28,341,469", 28341469.0), ("142 min", 142.0), ("$1.5", 1.5), ("8.1/10", 8.1), ("2h 22min", 142.0),
+    ("", None), ("unknown", None), (7, 7.0),
+])
+def test_parse_number(value, number):
+    assert parse_number(value) == number
+
+
+def test_clean_text_and_lists():
+    assert clean_text("A shark.[1] It  eats[citation needed]\n people.[12]") == "A shark. It eats people."
+    assert split_list("Tom Hardy\nNoomi Rapace\n\nTom Hardy") == ["Tom Hardy", "Noomi Rapace"]
+    assert split_list("Action, Adventure,Sci-Fi") == ["Action", "Adventure", "Sci-Fi"]
+    assert split_list("A, B|C") == ["A, B", "C"]  # "|" wins when present
+    assert split_list("unknown") == [] and split_list(float("nan")) == []
+
+
+# ---------------------------------------------------------------- formats
+
+@pytest.mark.parametrize("rel, fmt, at_least", SHARED_FORMATS)
+def test_shared_catalogs_detected_and_read(rel, fmt, at_least):
+    path = require_shared(*rel.split("/"))
+    assert detect_format(str(path)) == fmt
+    read = read_catalog(str(path))
+    assert read.format == fmt and len(read.movies) >= at_least
+    assert all(m.title for m in read.movies)
+    assert len({m.id for m in read.movies}) == len(read.movies)
+
+
+def test_imdb_top1000_normalised():
+    read = read_catalog(str(require_shared("catalogs", "imdb_top_1000.csv")))
+    m = next(m for m in read.movies if m.title == "The Shawshank Redemption")
+    assert (m.year, m.runtime_min, m.rating, m.votes) == (1994, 142, 9.3, 2343110)
+    assert m.extra["Gross"] == "$28,341,469" and m.directors == ["Frank Darabont"]
+    assert m.cast == ["Tim Robbins", "Morgan Freeman", "Bob Gunton", "William Sadler"]
+
+
+def test_wiki_plots_messy_fields():
+    read = read_catalog(str(require_shared("catalogs", "wiki_movie_plots_sample.csv")))
+    child = next(m for m in read.movies if m.title == "Child 44")
+    assert child.cast == ["Tom Hardy", "Noomi Rapace", "Joel Kinnaman", "Gary Oldman"]  # multi-line cell
+    assert not any("[1]" in m.plot or "[2]" in m.plot for m in read.movies)  # citation marks removed
+    assert not any(g.lower() == "unknown" for m in read.movies for g in m.genres)
+
+
+def test_tmdb_remakes_kept_apart_by_year():
+    read = read_catalog(str(require_shared("catalogs", "tmdb_9000plus.csv")))
+    carols = sorted(m.year for m in read.movies if m.title == "A Christmas Carol")
+    assert carols == [1984, 2009]
+    spider = next(m for m in read.movies if m.title == "Spider-Man: No Way Home")
+    assert spider.language == "English" and spider.genres == ["Action", "Adventure", "Science Fiction"]
+
+
+def test_vega_future_years_fixed():
+    read = read_catalog(str(require_shared("catalogs", "vega_movies.json")))
+    assert max(m.year for m in read.movies if m.year) <= 2030
+
+
+def test_sample_format_pipe_lists(tmp_path, movies):
+    path = write_sample_csv(movies, tmp_path / "sample.csv")
+    read = read_catalog(str(path))
+    assert read.format == "sample"
+    inception = read.movies[0]
+    assert inception.cast == ["Leonardo DiCaprio", "Joseph Gordon-Levitt"]
+    assert inception.plot.startswith("A thief") and inception.id == "inception (2010)"
+    assert sorted(m.id for m in read.movies if m.title == "Scarface") == ["scarface (1932)", "scarface (1983)"]
+
+
+def test_generic_csv_and_format_override(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("Film,Released,Starring,Summary\nJaws,1975,\"Roy Scheider, Robert Shaw\",A shark.\n")
+    read = read_catalog(str(path))
+    assert read.format == "csv" and read.movies[0].cast == ["Roy Scheider", "Robert Shaw"]
+    with pytest.raises(CatalogError, match="not in tmdb format"):
+        read_catalog(str(path), format="tmdb")
+    with pytest.raises(CatalogError, match="unknown format"):
+        read_catalog(str(path), format="xml")
+
+
+def test_json_array_of_objects(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps([{"title": "Jaws", "year": 1975, "director": "Steven Spielberg"}, {"title": 1776}]))
+    read = read_catalog(str(path))
+    assert [m.title for m in read.movies] == ["Jaws", "1776"] and read.movies[0].directors == ["Steven Spielberg"]
+
+
+def test_wikimovies_kb_merged_with_plots(tmp_path):
+    kb = tmp_path / "kb.txt.gz"
+    with gzip.open(kb, "wt", encoding="utf-8") as fh:
+        fh.write("Mrs. Parkington|directed_by|Tay Garnett\nMrs. Parkington|release_year|1944\n"
+                 "Stardust|release_year|2007\nStardust|release_year|1974\nStardust|has_tags|fantasy\n"
+                 "Stardust|has_imdb_rating|good\nbroken line\n")
+    plots = tmp_path / "plots.txt"
+    plots.write_text("mrs parkington|has_plot|a woman recalls her life.\nstardust|has_plot|a star falls.\n"
+                     "stardust|has_plot|a rock singer rises.\nnowhere|has_plot|\"a \"\"lost\"\" film.\"\n")
+    kb_read, plot_read = read_catalogs([str(kb), str(plots)])
+    assert (kb_read.format, plot_read.format) == ("wikimovies_kb", "wikimovies_plots")
+    films = {m.title: m for m in kb_read.movies}
+    assert films["Mrs. Parkington"].plot == "a woman recalls her life."  # punctuation-free join
+    star = films["Stardust"]
+    assert star.year == 2007 and star.extra == {"IMDb rating": "good", "Other release years": "1974"}
+    assert star.plot == "a star falls.\n\na rock singer rises."
+    assert kb_read.skipped == {"malformed line (expected a|relation|b)": 1}
+    assert [m.plot for m in plot_read.movies] == ['a "lost" film.']  # unmatched plot kept, quoting undone
+
+
+@pytest.mark.parametrize("encoding, bom", [("latin-1", b""), ("cp1252", b""), ("utf-16", b""), ("utf-8", b"\xef\xbb\xbf")])
+def test_encodings(tmp_path, encoding, bom):
+    path = tmp_path / "enc.csv"
+    text = "title,year,directors,cast\nAmélie,2001,Jean-Pierre Jeunet,Audrey Tautou\n"
+    if encoding == "cp1252":
+        text = text.replace("Amélie", "Amélie – “Le Fabuleux Destin”")
+    path.write_bytes(bom + text.encode(encoding))  # Python's utf-16 codec writes a BOM
+    read = read_catalog(str(path))
+    assert read.movies[0].title.startswith("Amélie") and read.movies[0].directors == ["Jean-Pierre Jeunet"]
+    if encoding == "cp1252":
+        assert "“Le Fabuleux Destin”" in read.movies[0].title
+
+
+# ---------------------------------------------------------------- partly bad rows
+
+def test_oversized_field_row_skipped(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("title,year,plot\nJaws,1975,A shark.\nHuge,2000," + "x" * 10_000_000 + "\n")
+    read = read_catalog(str(path))
+    assert [m.title for m in read.movies] == ["Jaws"]
+    assert read.skipped == {"field longer than 200,000 characters": 1}
+
+
+def test_duplicate_rows_and_nan_years(tmp_path):
+    path = tmp_path / "dups.csv"
+    path.write_text("title,year\nJaws,1975\nJaws,1975\nJaws,1975\nAlien,nan\nHeat,\n,1999\n")
+    read = read_catalog(str(path))
+    assert sorted(m.id for m in read.movies) == ["alien", "heat", "jaws (1975)"]
+    assert read.skipped == {"duplicate row": 2, "missing title": 1}
+    assert read.notes == {"missing or invalid year": 2}
+
+
+def test_wrong_field_count_lines_counted(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("title,year\nJaws,1975\nAlien,1979,extra,fields\n")
+    read = read_catalog(str(path))
+    assert [m.title for m in read.movies] == ["Jaws"] and read.skipped == {"malformed CSV line (wrong field count)": 1}
+
+
+# ---------------------------------------------------------------- bad files: one clear line each
+
+BAD_FILES = {
+    "empty": (b"", "empty file"),
+    "blank": (b"\n\n  \n", "empty file"),
+    "header_only": (b"title,year,directors,cast\n", "header only"),
+    "wrong_delimiter": (b"title;year;directors\nJaws;1975;Steven Spielberg\n", "';' as delimiter"),
+    "no_title_column": (b"colour,size\nred,3\n", "no title-like column"),
+    "binary": (bytes(range(256)) * 40, "binary data"),
+    "binary_no_nul": (bytes(range(1, 32)) * 300, "binary data"),
+    "unclosed_quote": (b'title,year\n"Jaws,1975\n', "malformed CSV"),
+    "bad_json": (b'[{"title": "Jaws",', "invalid JSON"),
+    "json_not_records": (b'[1, 2, 3]', "array of movie objects"),
+    "only_huge_row": (b"title,plot\nHuge," + b"x" * 10_000_000 + b"\n", "no usable rows"),
+    "zip": (b"PK\x03\x04" + b"\x00" * 100, "zip archive"),
+    "bad_gzip": (b"\x1f\x8b\x08\x00garbage", "corrupt gzip"),
+    "bad_kb": (b"a|directed_by|b\n" * 0 + b"x|unknown_rel|y\n", "no title-like column"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_files_raise_one_line(tmp_path, name):
+    content, message = BAD_FILES[name]
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(content)
+    with pytest.raises(CatalogError) as err:
+        read_catalog(str(path))
+    text = str(err.value)
+    assert message in text and str(path) in text and "\n" not in text
+
+
+def test_missing_path_and_directory(tmp_path):
+    with pytest.raises(CatalogError, match="no such file"):
+        read_catalog(str(tmp_path / "nope.csv"))
+    with pytest.raises(CatalogError, match="is a directory"):
+        read_catalog(str(tmp_path))
+
+
+def test_hf_dataset_offline(monkeypatch):
+    monkeypatch.setattr("rag.models.hub_reachable", lambda timeout: False)
+    assert detect_format("hf:Pablinho/movies-dataset") == "hf"
+    with pytest.raises(CatalogError, match="hub cannot be reached"):
+        read_catalog("hf:Pablinho/movies-dataset")

@@ -1,0 +1,409 @@
+"""Training data: QA pairs rendered with the RAG pipeline's own prompts, plus plain-text LM chunks.
+
+Example kinds (column `kind`):
+  rag-retrieved  context retrieved from the index, as at inference; target = the gold answers found in it
+                 (in context order), or the abstention answer when none is
+  rag-gold       the gold passage plus distractors (retrieved passages without any answer), shuffled
+  rag-abstain    distractors only; target = rag.prompt.ABSTAIN_ANSWER
+  plain          the question alone (closed book, rag.prompt.render_plain_prompt); target = all answers
+  lm             plot/overview chunks of at most max_length tokens; loss on every token
+The dataset keeps text (prompt, completion); `tokenize_examples` turns it into input_ids and labels with
+the prompt masked (-100), so the loss is on answer tokens only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rag.config import Settings
+from training.kb_questions import gold_ref
+from training.qa_pairs import DataError, QAPair, load_test_guard, read_hf_dataset, read_qa_file
+
+STYLES = ("rag", "plain", "both")
+META_FILE = "prepare_meta.json"
+
+
+@dataclass
+class PrepareConfig:
+    qa_files: list[str] = field(default_factory=list)  # CSV / JSONL / WikiMovies / MetaQA files (never test files)
+    hf_datasets: list[str] = field(default_factory=list)  # HF dataset ids (need the hub), e.g. HiTruong/movie_QA
+    catalogs: list[str] = field(default_factory=list)  # catalogs or the KB → metadata-derived QA pairs
+    lm_catalogs: list[str] = field(default_factory=list)  # catalogs whose plots become plain-text LM data
+    index_dir: str | None = None  # index for retrieved contexts; None → passages built from `catalogs`
+    tokenizer: str | None = None  # model whose tokenizer and chat template render prompts; None → settings
+    style: str = "rag"  # "rag" (RAG prompt with context), "plain" (question only) or "both"
+    phrasings: int = 1  # metadata-derived questions per fact, each with a different phrasing
+    max_answers: int = 10  # facts / reverse questions with more answers are skipped
+    max_kb_pairs: int | None = None  # random cap on metadata-derived pairs (None = all)
+    relations: tuple[str, ...] | None = None  # metadata relations to ask about (None = all)
+    gold_share: float = 0.4  # RAG examples built from the gold passage plus distractors
+    abstain_share: float = 0.1  # RAG examples without the gold passage, target = the abstention answer
+    k: int | None = None  # passages per RAG prompt (None → settings.k)
+    prompt_examples: int | None = None  # demonstration turns in chat RAG prompts (None → settings.prompt_examples)
+    max_length: int = 256  # tokens per example (prompt + answer + eos); the RAG context is packed to fit
+    val_share: float = 0.05  # share of questions (and plots) held out for validation loss / perplexity
+    limit: int | None = None  # random cap on QA pairs from question files and HF datasets (quick runs)
+    exclude_test_entities: bool = True  # drop metadata-derived pairs about a WikiMovies/MetaQA test topic entity
+    shared_data: str | None = None  # folder holding the benchmark test files for the overlap guard
+    seed: int = 42  # sampling, shuffling and the split
+
+
+# ---------------------------------------------------------------- collecting QA pairs
+
+def collect_pairs(cfg: PrepareConfig, settings: Settings, movies_by_catalog: dict[str, list]) -> tuple[list[QAPair], dict]:
+    """All QA pairs from files, HF datasets and catalogs, with test questions (and entities) removed."""
+    from training.kb_questions import kb_qa_pairs
+
+    rng = random.Random(cfg.seed)
+    asked: list[QAPair] = []
+    for path in cfg.qa_files:
+        asked += read_qa_file(path)
+    for dataset_id in cfg.hf_datasets:
+        asked += read_hf_dataset(dataset_id, settings)
+    if cfg.limit is not None and len(asked) > cfg.limit:
+        asked = rng.sample(asked, cfg.limit)
+    derived: list[QAPair] = []
+    for path, movies in movies_by_catalog.items():
+        derived += kb_qa_pairs(movies, Path(path).name, cfg.phrasings, cfg.max_answers, cfg.relations, cfg.seed)
+    if cfg.max_kb_pairs is not None and len(derived) > cfg.max_kb_pairs:
+        derived = rng.sample(derived, cfg.max_kb_pairs)
+    pairs = asked + derived
+    report = {"qa_from_files": len(asked), "qa_derived": len(derived), "dropped": {}, "guard_files": []}
+    guard = load_test_guard(cfg.shared_data)
+    if guard is not None:
+        pairs, report["dropped"] = guard.filter(pairs, cfg.exclude_test_entities)
+        report["guard_files"] = guard.files
+    return pairs, report
+
+
+def _split_key(pair: QAPair) -> str:
+    """Phrasings of one fact share a key, so they land in the same split."""
+    return f"{pair.type}|{pair.entity}" if pair.entity and pair.type else pair.question.lower()
+
+
+def is_validation(key: str, val_share: float) -> bool:
+    return int(hashlib.md5(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < val_share
+
+
+# ---------------------------------------------------------------- rendering
+
+def _norm(text: str) -> str:
+    from rag.metrics import normalize_answer
+
+    return normalize_answer(text)
+
+
+def answers_in_context(answers: list[str], context: str) -> list[str]:
+    """Gold answers that occur (whole words, normalised) in the context, in order of first occurrence."""
+    haystack = f" {_norm(context)} "
+    found = []
+    for answer in dict.fromkeys(answers):
+        pos = haystack.find(f" {_norm(answer)} ") if _norm(answer) else -1
+        if pos >= 0:
+            found.append((pos, answer))
+    return [a for _, a in sorted(found)]
+
+
+def _has_answer(passage, answers: list[str]) -> bool:
+    return bool(answers_in_context(answers, passage.text))
+
+
+def _completion(prompt: str, answer: str) -> str:
+    """Base-model prompts ending in "Answer:" get the leading space the model would generate."""
+    return answer if not prompt or prompt[-1].isspace() else " " + answer
+
+
+class RagRenderer:
+    """Renders QA pairs with rag.prompt.render_rag_prompt over retrieved / gold / distractor passages."""
+
+    def __init__(self, tokenizer, settings: Settings, cfg: PrepareConfig, index=None, embedder=None,
+                 pool: list | None = None) -> None:
+        self.tokenizer, self.settings, self.cfg = tokenizer, settings, cfg
+        self.k = cfg.k or settings.k
+        self.retriever = None
+        if index is not None:
+            from rag.retrieve import Retriever
+
+            self.retriever = Retriever(index, embedder, settings)
+            pool = index.passages
+        self.pool = pool or []
+        self.by_ref: dict[str, list] = {}
+        for p in self.pool:
+            if p.kind in ("card", "person", "tag"):
+                self.by_ref.setdefault(gold_ref(p.kind, p.movie_id if p.kind == "card" else p.title), []).append(p)
+        self.rng = random.Random(cfg.seed)
+
+    def candidates(self, pairs: list[QAPair]) -> list[list]:
+        """Retrieved passages per question (more than k, so distractors remain); random ones without an index."""
+        if self.retriever is None:
+            return [self.rng.sample(self.pool, min(len(self.pool), self.k * 3)) for _ in pairs]
+        out = []
+        batch = 64
+        for start in range(0, len(pairs), batch):
+            chunk = pairs[start:start + batch]
+            for retrieval in self.retriever.search_batch([p.question for p in chunk], k=self.k + 5):
+                out.append([hit.passage for hit in retrieval.hits])
+        return out
+
+    def render(self, pair: QAPair, retrieved: list) -> dict | None:
+        from rag.prompt import ABSTAIN_ANSWER, format_answer, render_rag_prompt
+
+        gold = [p for ref in pair.gold_keys for p in self.by_ref.get(ref, []) if _has_answer(p, pair.answers)]
+        gold += [p for p in retrieved if p not in gold and _has_answer(p, pair.answers)]
+        distractors = [p for p in retrieved if not _has_answer(p, pair.answers)]
+        if self.retriever is None and not gold:
+            return None  # no index and no known gold passage: nothing to ground the answer in
+        u = self.rng.random()
+        if u < self.cfg.abstain_share and distractors:
+            kind, passages = "rag-abstain", distractors[: self.k]
+        elif u < self.cfg.abstain_share + self.cfg.gold_share and gold:
+            passages = distractors[: self.k - 1]
+            passages.insert(self.rng.randrange(len(passages) + 1), gold[0])
+            kind = "rag-gold"
+        elif self.retriever is not None:
+            kind, passages = "rag-retrieved", retrieved[: self.k]
+        else:
+            return None
+        answer_tokens = len(self.tokenizer(format_answer(pair.answers), add_special_tokens=False).input_ids) + 2
+        settings = self.settings.with_overrides(
+            max_prompt_tokens=min(self.settings.max_prompt_tokens, self.cfg.max_length - answer_tokens), k=self.k)
+        prompt = render_rag_prompt(self.tokenizer, pair.question, passages, settings)
+        present = answers_in_context(pair.answers, prompt.replace(pair.question, " "))
+        if kind == "rag-gold" and not present:  # packing cut the gold passage: put it first
+            prompt = render_rag_prompt(self.tokenizer, pair.question, [gold[0]] + distractors[: self.k - 1], settings)
+            present = answers_in_context(pair.answers, prompt.replace(pair.question, " "))
+        if (kind == "rag-abstain" and present) or (kind == "rag-gold" and not present):
+            return None
+        target = format_answer(present) if present else ABSTAIN_ANSWER
+        return _example(prompt, _completion(prompt, target), kind, pair)
+
+
+def _example(prompt: str, completion: str, kind: str, pair: QAPair | None = None, source: str = "",
+             add_eos: bool = True) -> dict:
+    return {
+        "prompt": prompt, "completion": completion, "add_eos": add_eos, "kind": kind,
+        "source": pair.source if pair else source, "question": pair.question if pair else "",
+        "answers": list(pair.answers) if pair else [],
+    }
+
+
+def render_plain(pair: QAPair, tokenizer, settings: Settings) -> dict:
+    from rag.prompt import format_answer, render_plain_prompt
+
+    prompt = render_plain_prompt(tokenizer, pair.question, settings)
+    return _example(prompt, _completion(prompt, format_answer(pair.answers)), "plain", pair)
+
+
+def lm_examples(movies: list, tokenizer, max_length: int, source: str) -> list[dict]:
+    """Each plot/overview as "Title (year): plot", cut into chunks of at most max_length - 1 tokens."""
+    out = []
+    for movie in movies:
+        if not movie.plot or not movie.plot.strip():
+            continue
+        title = f"{movie.title} ({movie.year})" if movie.year else movie.title
+        text = f"{title}: {' '.join(movie.plot.split())}"
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        size = max_length - 1  # room for eos
+        for start in range(0, len(offsets), size):
+            end = min(start + size, len(offsets))
+            chunk = text[offsets[start][0]: offsets[end - 1][1]]
+            out.append({**_example("", chunk, "lm", source=source, add_eos=end == len(offsets)), "question": title})
+    return out
+
+
+# ---------------------------------------------------------------- tokenizing (loss on answers only)
+
+def tokenize_example(example: dict, tokenizer) -> dict:
+    """input_ids = prompt + completion (+ eos); labels = -100 on the prompt, token ids on the completion.
+
+    The prompt is tokenized exactly as rag.generate.Generator does (special tokens only for base models)."""
+    from rag.prompt import is_chat_model
+
+    add_special = not is_chat_model(tokenizer)
+    prompt_ids = tokenizer(example["prompt"], add_special_tokens=add_special).input_ids if example["prompt"] else []
+    answer_ids = tokenizer(example["completion"], add_special_tokens=False).input_ids
+    if example.get("add_eos", True):
+        answer_ids = answer_ids + [tokenizer.eos_token_id]
+    input_ids = prompt_ids + answer_ids
+    labels = [-100] * len(prompt_ids) + answer_ids
+    return {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels,
+            "length": len(input_ids)}
+
+
+def tokenize_examples(dataset, tokenizer, max_length: int, progress: bool = False):
+    """Tokenize a text dataset; examples longer than max_length are dropped (never cut mid-answer)."""
+    from datasets.utils.logging import disable_progress_bar, enable_progress_bar
+
+    if not progress:
+        disable_progress_bar()
+    try:
+        tokenized = dataset.map(lambda ex: tokenize_example(ex, tokenizer), remove_columns=dataset.column_names)
+        return tokenized.filter(lambda ex: ex["length"] <= max_length)
+    finally:
+        if not progress:
+            enable_progress_bar()
+
+
+# ---------------------------------------------------------------- prepare (the CLI's library function)
+
+def load_tokenizer(name: str | None, settings: Settings):
+    """The tokenizer (and chat template) of the model that will be trained, resolved like the generator."""
+    from transformers import AutoTokenizer
+
+    from rag.models import ModelUnavailable, resolve_generator
+
+    spec = resolve_generator(settings.with_overrides(generator=name))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
+    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one line
+        raise ModelUnavailable(f"cannot load tokenizer of '{spec.name}': {str(exc).splitlines()[0]}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token  # seed recipe: pad = eos
+    return tokenizer, spec
+
+
+def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, jsonl: bool = False,
+            tokenizer=None) -> dict:
+    """Build train/validation examples and save them (datasets save_to_disk, or train/validation.jsonl)."""
+    from datasets import Dataset, DatasetDict
+    from tqdm.auto import tqdm
+
+    settings = settings or Settings()
+    if cfg.style not in STYLES:
+        raise DataError(f"unknown style '{cfg.style}' (use one of {', '.join(STYLES)})")
+    if not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.lm_catalogs):
+        raise DataError("nothing to prepare: give question files, a dataset id, catalogs or LM catalogs")
+    started = time.perf_counter()
+    spec_name = cfg.tokenizer or "custom tokenizer"
+    if tokenizer is None:
+        tokenizer, spec = load_tokenizer(cfg.tokenizer, settings)
+        spec_name = spec.name
+    rng = random.Random(cfg.seed)
+    from index.sources import combine, read_catalogs
+
+    settings = settings.with_overrides(prompt_examples=cfg.prompt_examples)
+    _check_template_fits(cfg, settings, tokenizer)
+    movies_by_catalog = {r.path: r.movies for r in read_catalogs(cfg.catalogs, settings=settings)}
+    pairs, report = collect_pairs(cfg, settings, movies_by_catalog)
+
+    examples: list[tuple[str, dict]] = []  # (split, example)
+    splits = ["validation" if is_validation(_split_key(p), cfg.val_share) else "train" for p in pairs]
+    if cfg.style in ("plain", "both"):
+        examples += [(s, render_plain(p, tokenizer, settings)) for p, s in zip(pairs, splits)]
+    skipped_rag = 0
+    if cfg.style in ("rag", "both") and pairs:
+        renderer = _make_renderer(cfg, settings, tokenizer, movies_by_catalog)
+        bar = tqdm(total=len(pairs), desc="rendering RAG examples", disable=not settings.progress)
+        for start in range(0, len(pairs), 256):
+            chunk = pairs[start:start + 256]
+            for pair, split, retrieved in zip(chunk, splits[start:start + 256], renderer.candidates(chunk)):
+                example = renderer.render(pair, retrieved)
+                if example is None:
+                    skipped_rag += 1
+                else:
+                    examples.append((split, example))
+            bar.update(len(chunk))
+        bar.close()
+    if cfg.lm_catalogs:
+        movies = combine(read_catalogs(cfg.lm_catalogs, settings=settings))
+        source = "+".join(Path(p).name for p in cfg.lm_catalogs)
+        for ex in lm_examples(movies, tokenizer, cfg.max_length, source):
+            examples.append(("validation" if is_validation(ex["question"], cfg.val_share) else "train", ex))
+    if not examples:
+        raise DataError("no training examples could be made from the given sources")
+    rng.shuffle(examples)
+    features = _features()
+    data = DatasetDict({
+        split: Dataset.from_dict({name: [ex[name] for s, ex in examples if s == split] for name in features},
+                                 features=features)
+        for split in ("train", "validation")
+    })
+    _save(data, out_dir, jsonl)
+    from rag.prompt import is_chat_model
+
+    report.update({
+        "out_dir": str(out_dir), "format": "jsonl" if jsonl else "arrow", "tokenizer": spec_name,
+        "chat_template": is_chat_model(tokenizer), "train": len(data["train"]), "validation": len(data["validation"]),
+        "kinds": dict(Counter(ex["kind"] for _, ex in examples)), "skipped_rag": skipped_rag,
+        "sources": dict(Counter(ex["source"] for _, ex in examples)), "seconds": round(time.perf_counter() - started, 1),
+        "config": asdict(cfg), "prompt_settings": prompt_settings(cfg, settings),
+    })
+    Path(out_dir, META_FILE).write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+def prompt_settings(cfg: PrepareConfig, settings: Settings) -> dict:
+    """The rag.config.Settings fields the prompts were rendered with (use the same ones at inference)."""
+    return {"k": cfg.k or settings.k, "prompt_examples": settings.prompt_examples,
+            "max_prompt_tokens": min(settings.max_prompt_tokens, cfg.max_length),
+            "max_passage_tokens": settings.max_passage_tokens, "max_question_tokens": settings.max_question_tokens}
+
+
+def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> None:
+    from rag.prompt import count_tokens, render_rag_prompt
+
+    if cfg.style == "plain" or not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs):
+        return
+    bare = count_tokens(tokenizer, render_rag_prompt(tokenizer, "who directed Jaws?", [], settings))
+    if bare + 32 > cfg.max_length:
+        raise DataError(f"max length {cfg.max_length} leaves no room for context: the RAG prompt without passages "
+                        f"is {bare} tokens (lower --prompt-examples, now {settings.prompt_examples}, or raise --max-length)")
+
+
+def _make_renderer(cfg: PrepareConfig, settings: Settings, tokenizer, movies_by_catalog: dict) -> RagRenderer:
+    if cfg.index_dir:
+        from index.store import load_index
+        from rag.models import load_embedder
+
+        return RagRenderer(tokenizer, settings, cfg, index=load_index(cfg.index_dir, settings),
+                           embedder=load_embedder(settings=settings))
+    if cfg.qa_files or cfg.hf_datasets:
+        raise DataError("RAG examples for question files need retrieved contexts: pass --index (or --style plain)")
+    from index.passages import build_passages
+
+    movies = [m for ms in movies_by_catalog.values() for m in ms]
+    return RagRenderer(tokenizer, settings, cfg, pool=build_passages(movies, settings))
+
+
+def _features():
+    from datasets import Features, Sequence, Value
+
+    return Features({
+        "prompt": Value("string"), "completion": Value("string"), "add_eos": Value("bool"), "kind": Value("string"),
+        "source": Value("string"), "question": Value("string"), "answers": Sequence(Value("string")),
+    })
+
+
+def _save(data, out_dir: str, jsonl: bool) -> None:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if jsonl:
+        for split, ds in data.items():
+            if len(ds):
+                ds.to_json(str(out / f"{split}.jsonl"), lines=True, force_ascii=False)
+    else:
+        data.save_to_disk(str(out))
+
+
+def load_prepared(data_dir: str):
+    """The DatasetDict written by `prepare` (save_to_disk folder or train/validation.jsonl)."""
+    from datasets import DatasetDict, load_dataset, load_from_disk
+
+    folder = Path(data_dir)
+    if (folder / "dataset_dict.json").exists():
+        return load_from_disk(str(folder))
+    files = {s: str(folder / f"{s}.jsonl") for s in ("train", "validation") if (folder / f"{s}.jsonl").exists()}
+    if "train" not in files:
+        raise DataError(f"'{data_dir}' holds no prepared data (expected a saved dataset or train.jsonl)")
+    return DatasetDict({s: load_dataset("json", data_files=f, split="train") for s, f in files.items()})
+
+
+def read_meta(data_dir: str) -> dict:
+    path = Path(data_dir, META_FILE)
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,319 @@
+"""Fine-tuning a causal LM on prepared data with the Hugging Face Trainer (full or LoRA), seed recipe defaults.
+
+Output: a standard HF folder (safetensors weights or a PEFT adapter, tokenizer, generation_config.json),
+README.md model card, loss_curve.png and training_report.json. Checkpoints go to <out>/checkpoints and
+are kept when a run is cut short (--max-minutes), so `--resume` can continue it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rag.config import Settings
+from training.data import DataError, load_prepared, read_meta, tokenize_examples
+
+DEFAULT_BASE = "distilbert/distilgpt2"  # the seed recipe's base model
+
+
+@dataclass
+class FinetuneConfig:
+    base: str = DEFAULT_BASE  # seed recipe base; any causal LM folder, hub id, or "smollm2" (bundled)
+    learning_rate: float = 5e-5  # seed recipe
+    optim: str = "adamw_torch"  # AdamW (seed recipe)
+    weight_decay: float = 0.0  # AdamW decoupled weight decay
+    lr_scheduler: str = "linear"  # Trainer default: linear decay to 0
+    warmup_steps: int = 0  # optimizer steps of linear warm-up
+    epochs: float = 3.0  # seed recipe
+    per_device_batch: int = 4  # examples per forward pass
+    grad_accum: int = 4  # 4 × 4 = effective batch 16 (seed recipe)
+    max_length: int = 256  # tokens per example (seed recipe); longer examples are dropped, never cut
+    seed: int = 42  # seed recipe
+    lora: bool = False  # train a LoRA adapter (peft) instead of all weights
+    lora_r: int = 16  # LoRA rank
+    lora_alpha: int = 32  # LoRA scaling numerator (scale = alpha / r)
+    lora_dropout: float = 0.05  # dropout on the LoRA branch
+    lora_targets: str = "all-linear"  # every linear layer except the LM head
+    merge_lora: bool = False  # save the merged full model instead of the (small) adapter
+    max_steps: int = -1  # cap on optimizer steps (-1 → run all epochs)
+    max_minutes: float | None = None  # stop (and checkpoint) after this much training time
+    eval_steps: int | None = None  # evaluate every N steps; None → every epoch
+    logging_steps: int = 10  # train-loss log interval (steps)
+    save_total_limit: int = 2  # checkpoints kept for --resume
+    keep_checkpoints: bool = False  # keep <out>/checkpoints after a run that finished
+    resume: bool = False  # continue from the last checkpoint in <out>/checkpoints
+    eval_batch: int = 8  # examples per evaluation forward pass
+
+    @property
+    def effective_batch(self) -> int:
+        return self.per_device_batch * self.grad_accum
+
+
+def _time_limit_callback(max_minutes: float):
+    from transformers import TrainerCallback
+
+    class TimeLimit(TrainerCallback):
+        """Stops training (with a checkpoint) once `max_minutes` of training time have passed."""
+
+        def __init__(self) -> None:
+            self.start = time.monotonic()
+            self.hit = False
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start = time.monotonic()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if time.monotonic() - self.start >= max_minutes * 60:
+                self.hit = True
+                control.should_training_stop = True
+                control.should_save = True
+            return control
+
+    return TimeLimit()
+
+
+def _perplexity_trainer():
+    from transformers import Trainer
+
+    class PerplexityTrainer(Trainer):
+        """Adds perplexity = exp(loss) to every evaluation log (and so to log_history)."""
+
+        def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+            if "eval_loss" in logs:
+                logs["eval_perplexity"] = perplexity(logs["eval_loss"])
+            super().log(logs, start_time)
+
+    return PerplexityTrainer
+
+
+def _log_to_stderr(trainer) -> None:
+    """Without progress bars the Trainer prints its logs to stdout; keep stdout for the JSON report."""
+    import sys
+
+    from transformers import PrinterCallback, TrainerCallback
+
+    class StderrPrinter(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_local_process_zero and logs:
+                print({k: round(v, 4) if isinstance(v, float) else v for k, v in logs.items()}, file=sys.stderr)
+
+    if trainer.pop_callback(PrinterCallback) is not None:
+        trainer.add_callback(StderrPrinter())
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(loss) if loss < 50 else float("inf")
+
+
+def _collator(tokenizer):
+    from transformers import DataCollatorForSeq2Seq
+
+    # pads input_ids with pad (= eos) and labels with -100, so padding never counts in the loss
+    return DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100, return_tensors="pt")
+
+
+def _load_base(base: str, settings: Settings):
+    """(model, tokenizer, spec) through rag.models, so a hub id offline fails with one line."""
+    from rag.models import load_generator, resolve_generator
+
+    run_settings = settings.with_overrides(generator=base)
+    model, tokenizer, spec = load_generator(run_settings, resolve_generator(run_settings))
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer, spec
+
+
+def _tokenized_splits(data_dir: str, tokenizer, max_length: int, progress: bool):
+    data = load_prepared(data_dir)
+    train = tokenize_examples(data["train"], tokenizer, max_length, progress)
+    val = tokenize_examples(data["validation"], tokenizer, max_length, progress) if "validation" in data else None
+    if len(train) == 0:
+        raise DataError(f"no training example in '{data_dir}' fits max length {max_length}")
+    dropped = {s: len(data[s]) - len(d) for s, d in (("train", train), ("validation", val)) if d is not None}
+    return train.remove_columns(["length"]), (val.remove_columns(["length"]) if val is not None and len(val) else None), dropped
+
+
+def _last_checkpoint(folder: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Settings | None = None) -> dict:
+    """Train, evaluate (loss + perplexity), and save an HF folder with a model card; returns the report."""
+    import torch
+    from transformers import TrainingArguments
+    from transformers.utils import logging as hf_logging
+
+    from training.model_card import plot_loss_curve, write_model_card
+
+    settings = settings or Settings()
+    out = Path(out_dir)
+    ckpt_dir = out / "checkpoints"
+    resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
+    if cfg.resume and resume_from is None:
+        raise DataError(f"--resume: no checkpoint in '{ckpt_dir}'")
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    if not settings.progress:
+        hf_logging.disable_progress_bar()
+    torch.manual_seed(cfg.seed)
+    model, tokenizer, spec = _load_base(cfg.base, settings)
+    meta = read_meta(data_dir)
+    train, val, dropped = _tokenized_splits(data_dir, tokenizer, cfg.max_length, settings.progress)
+
+    trainable, total = _count_params(model)
+    if cfg.lora:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+                          lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets)
+        model = get_peft_model(model, lora)
+        trainable, total = _count_params(model)
+
+    per_epoch = max(1, math.ceil(len(train) / cfg.effective_batch))
+    by_steps = cfg.eval_steps is not None
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        per_device_train_batch_size=cfg.per_device_batch,
+        per_device_eval_batch_size=cfg.eval_batch,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        optim=cfg.optim,
+        weight_decay=cfg.weight_decay,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        fp16=torch.cuda.is_available(),  # seed recipe: fp16 only on CUDA
+        seed=cfg.seed,
+        eval_strategy=("steps" if by_steps else "epoch") if val is not None else "no",
+        eval_steps=cfg.eval_steps,
+        save_strategy="steps" if by_steps else "epoch",
+        save_steps=cfg.eval_steps,
+        save_total_limit=cfg.save_total_limit,
+        logging_strategy="steps",
+        logging_steps=max(1, min(cfg.logging_steps, per_epoch)),
+        logging_first_step=True,
+        report_to="none",
+        disable_tqdm=not settings.progress,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        remove_unused_columns=False,
+        save_only_model=False,
+    )
+    time_limit = _time_limit_callback(cfg.max_minutes) if cfg.max_minutes else None
+    trainer = _perplexity_trainer()(
+        model=model, args=args, train_dataset=train, eval_dataset=val, processing_class=tokenizer,
+        data_collator=_collator(tokenizer), callbacks=[time_limit] if time_limit else None,
+    )
+    _log_to_stderr(trainer)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    seconds = time.perf_counter() - started
+    steps_run = trainer.state.global_step - (_step_of(resume_from) if resume_from else 0)
+    final = trainer.evaluate() if val is not None else {}
+    stopped_early = bool(time_limit and time_limit.hit)
+    planned = trainer.state.max_steps
+    finished = trainer.state.global_step >= planned
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = trainer.model
+    if cfg.lora:
+        model.peft_config["default"].base_model_name_or_path = _portable_base(cfg.base)
+        if cfg.merge_lora:
+            model = model.merge_and_unload()
+    model.save_pretrained(out)  # safetensors (transformers and peft default)
+    tokenizer.save_pretrained(out)
+    generation = _generation_config(model, tokenizer)
+    generation.save_pretrained(out)
+
+    report = {
+        "base": cfg.base, "base_resolved": spec.name, "lora": cfg.lora, "merged": cfg.lora and cfg.merge_lora,
+        "config": asdict(cfg), "effective_batch": cfg.effective_batch, "data": str(data_dir),
+        "data_sources": sorted((meta.get("sources") or {}).keys()), "data_kinds": meta.get("kinds", {}),
+        "train_examples": len(train), "validation_examples": len(val) if val is not None else 0,
+        "dropped_too_long": dropped, "trainable_params": trainable, "total_params": total,
+        "global_step": trainer.state.global_step, "planned_steps": planned, "steps_this_run": steps_run,
+        "epochs_done": round(trainer.state.epoch or 0.0, 3), "train_seconds": round(seconds, 1),
+        "seconds_per_step": round(seconds / max(1, steps_run), 3), "stopped_by_time_limit": stopped_early,
+        "finished": finished, "resumed_from": resume_from, "train_loss": result.training_loss,
+        "eval_loss": final.get("eval_loss"), "eval_perplexity": final.get("eval_perplexity"),
+        "evaluations": list({
+            h["step"]: {"step": h["step"], "epoch": h.get("epoch"), "eval_loss": h["eval_loss"],
+                        "eval_perplexity": h.get("eval_perplexity")}
+            for h in trainer.state.log_history if "eval_loss" in h
+        }.values()),
+        "device": "cuda" if torch.cuda.is_available() else "cpu", "fp16": torch.cuda.is_available(),
+        "threads": torch.get_num_threads(),
+    }
+    report["loss_curve"] = plot_loss_curve(trainer.state.log_history, out / "loss_curve.png")
+    (out / "training_report.json").write_text(json.dumps(report, indent=2, default=str))
+    Path(out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    write_model_card(out, report, meta)
+    if finished and not cfg.keep_checkpoints:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return report
+
+
+def _step_of(checkpoint: str) -> int:
+    try:
+        return int(Path(checkpoint).name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _portable_base(base: str) -> str:
+    """The base as the adapter should name it: bundled aliases → hub id, folders → absolute path."""
+    from rag.models import _GENERATOR_ALIASES, SMOLLM2_HUB_ID
+
+    if base in _GENERATOR_ALIASES:
+        return SMOLLM2_HUB_ID
+    return str(Path(base).resolve()) if Path(base).is_dir() else base
+
+
+def _count_params(model) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())
+
+
+def _generation_config(model, tokenizer):
+    from transformers import GenerationConfig
+
+    base = getattr(model, "get_base_model", lambda: model)()
+    generation = getattr(base, "generation_config", None) or GenerationConfig()
+    generation.pad_token_id = tokenizer.pad_token_id
+    generation.eos_token_id = tokenizer.eos_token_id
+    return generation
+
+
+# ---------------------------------------------------------------- validation loss / perplexity report
+
+def evaluate_perplexity(model_dir: str, data_dir: str, settings: Settings | None = None, split: str = "validation",
+                        max_length: int = 256, batch_size: int = 8) -> dict:
+    """Loss and perplexity (exp(loss), answer tokens only) of a model folder on a prepared split."""
+    import tempfile
+
+    import torch
+    from transformers import TrainingArguments
+
+    settings = settings or Settings()
+    model, tokenizer, spec = _load_base(model_dir, settings)
+    data = load_prepared(data_dir)
+    if split not in data or len(data[split]) == 0:
+        raise DataError(f"'{data_dir}' has no '{split}' examples")
+    ds = tokenize_examples(data[split], tokenizer, max_length, settings.progress).remove_columns(["length"])
+    with tempfile.TemporaryDirectory() as tmp:
+        args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size, report_to="none",
+                                 disable_tqdm=not settings.progress, remove_unused_columns=False,
+                                 dataloader_pin_memory=torch.cuda.is_available())
+        trainer = _perplexity_trainer()(model=model, args=args, eval_dataset=ds, processing_class=tokenizer,
+                                        data_collator=_collator(tokenizer))
+        _log_to_stderr(trainer)
+        metrics = trainer.evaluate()
+    return {"model": spec.name, "data": str(data_dir), "split": split, "examples": len(ds),
+            "loss": metrics["eval_loss"], "perplexity": perplexity(metrics["eval_loss"]),
+            "seconds": metrics.get("eval_runtime")}

@@ -1,0 +1,132 @@
+"""The loss-curve PNG and the README.md model card written next to a fine-tuned model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def plot_loss_curve(log_history: list[dict], path: Path) -> str | None:
+    """Train loss and validation loss (with perplexity on a second axis) against optimizer steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "eval_loss" not in h]
+    evals = [(h["step"], h["eval_loss"]) for h in log_history if "eval_loss" in h]
+    if not train and not evals:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    if train:
+        ax.plot(*zip(*train), label="train loss", color="tab:blue", alpha=0.8)
+    if evals:
+        ax.plot(*zip(*evals), "o-", label="validation loss", color="tab:orange")
+        ppl = ax.secondary_yaxis("right", functions=(_exp, _log))
+        ppl.set_ylabel("validation perplexity = exp(loss)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (answer tokens)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path.name
+
+
+def _exp(x):
+    import numpy as np
+
+    return np.exp(np.clip(x, -50, 50))
+
+
+def _log(x):
+    import numpy as np
+
+    return np.log(np.clip(x, 1e-12, None))
+
+
+def _yaml_list(items: list[str]) -> str:
+    return "\n".join(f"- {json.dumps(i)}" for i in items) if items else "[]"
+
+
+def write_model_card(out: Path, report: dict, meta: dict) -> Path:
+    """README.md with a YAML header (base_model, library_name, tags, datasets, metrics) and the run's numbers."""
+    cfg = report["config"]
+    base = report["base"]
+    lora = report["lora"] and not report["merged"]
+    tags = ["text-generation", "movies", "question-answering", "rag", "movie-rag"] + (["lora", "peft"] if report["lora"] else [])
+    datasets = report["data_sources"] or ["custom"]
+    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(report["data_kinds"].items())) or "n/a"
+    evals = report["evaluations"]
+    eval_rows = "\n".join(
+        f"| {e['step']} | {e['epoch'] if e['epoch'] is not None else ''} | {e['eval_loss']:.4f} | {e['eval_perplexity']:.2f} |"
+        for e in evals
+    ) or "| – | – | – | – |"
+    final = (f"validation loss **{report['eval_loss']:.4f}**, perplexity **{report['eval_perplexity']:.2f}**"
+             if report.get("eval_loss") is not None else "no validation split")
+    usage = ("rag.models loads this folder as a PEFT adapter on its base model"
+             if lora else "a standard transformers causal LM folder")
+    header = f"""---
+base_model: {base}
+library_name: {"peft" if lora else "transformers"}
+pipeline_tag: text-generation
+tags:
+{_yaml_list(tags)}
+datasets:
+{_yaml_list(datasets)}
+metrics:
+- loss
+- perplexity
+---
+"""
+    body = f"""
+# {out.name}
+
+Fine-tuned from `{base}` ({report['base_resolved']}) by `python -m training finetune` of the movie RAG
+project, to answer movie questions from retrieved passages in the project's RAG prompt format
+(and to abstain when the passages do not hold the answer). It is {usage}.
+
+## Data
+
+- Prepared data: `{report['data']}` (sources: {', '.join(datasets)})
+- Examples: {report['train_examples']} train, {report['validation_examples']} validation
+  (dropped as longer than {cfg['max_length']} tokens: {report['dropped_too_long']})
+- Kinds: {kinds}
+- Prompts rendered with tokenizer of `{meta.get('tokenizer', 'n/a')}`; prompt settings {meta.get('prompt_settings', {})}
+- Loss on answer tokens only (prompt tokens are masked with -100).
+
+## Hyperparameters
+
+| setting | value |
+|---|---|
+| method | {"LoRA r=%d, alpha=%d, dropout=%s, targets %s" % (cfg['lora_r'], cfg['lora_alpha'], cfg['lora_dropout'], cfg['lora_targets']) if report['lora'] else "full fine-tune"} |
+| trainable parameters | {report['trainable_params']:,} of {report['total_params']:,} |
+| optimizer | {cfg['optim']} (AdamW), lr {cfg['learning_rate']}, weight decay {cfg['weight_decay']}, {cfg['lr_scheduler']} schedule, warm-up {cfg['warmup_steps']} |
+| batch | {cfg['per_device_batch']} × {cfg['grad_accum']} accumulation = effective {report['effective_batch']} |
+| epochs / max steps | {cfg['epochs']} / {cfg['max_steps']} (time cap {cfg['max_minutes']} min) |
+| max length | {cfg['max_length']} tokens, pad = eos |
+| precision | {"fp16" if report['fp16'] else "fp32"} on {report['device']} ({report['threads']} threads) |
+| seed | {cfg['seed']} |
+
+## Training run
+
+- Steps: {report['global_step']} of {report['planned_steps']} planned ({report['epochs_done']} epochs);
+  this run: {report['steps_this_run']} steps in {report['train_seconds']} s ({report['seconds_per_step']} s/step)
+  {"— stopped by the time limit" if report['stopped_by_time_limit'] else ""}{" — resumed from " + str(report['resumed_from']) if report['resumed_from'] else ""}
+- Mean train loss: {report['train_loss']:.4f}
+- Final: {final}
+
+## Evaluation results (validation split)
+
+| step | epoch | loss | perplexity |
+|---|---|---|---|
+{eval_rows}
+
+{"![loss curve](loss_curve.png)" if report.get('loss_curve') else ""}
+
+Answer quality (hits@1, BERTScore against the zero-shot model) is measured with `python -m rag eval`;
+see the project README.
+"""
+    path = out / "README.md"
+    path.write_text(header + body)
+    return path
