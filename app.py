@@ -68,8 +68,8 @@ def build_ui(demo: Demo):
             with gr.Tab("Compare"):
                 gr.Markdown("The same question answered with retrieved passages (RAG) and by the model alone "
                             "(plain), greedy decoding, with each one's latency.")
-                question = gr.Textbox(label="Question", placeholder="Who directed Jaws?")
-                compare_btn = gr.Button("Compare", variant="primary")
+                question = gr.Textbox(label="Question", placeholder="Who directed Jaws?", elem_id="compare-question")
+                compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
                 gr.Examples(EXAMPLES, inputs=question)
                 with gr.Row(equal_height=True):
                     with gr.Column():
@@ -89,8 +89,8 @@ def build_ui(demo: Demo):
                 detected = gr.Markdown()
                 preview = gr.Dataframe(headers=PREVIEW_COLUMNS, interactive=False, wrap=True, label="First rows")
                 with gr.Row():
-                    rebuild_btn = gr.Button("Rebuild index from uploads", variant="primary")
-                    extend_btn = gr.Button("Add uploads to the live index")
+                    rebuild_btn = gr.Button("Rebuild index from uploads", variant="primary", elem_id="rebuild-btn")
+                    extend_btn = gr.Button("Add uploads to the live index", elem_id="extend-btn")
                 status = gr.Markdown(elem_id="index-status")
                 gr.Markdown("### Live index")
                 manifest = gr.Markdown(demo.manifest_markdown(), elem_id="manifest")
@@ -101,9 +101,9 @@ def build_ui(demo: Demo):
                                          placeholder="A retired detective receives a letter from a man who died ten years ago.")
                 with gr.Row():
                     plot_genre = gr.Dropdown(genres, value=None, label="Genre (optional)", allow_custom_value=True)
-                    plot_temp = gr.Slider(0.0, 1.5, value=0.8, step=0.05, label="Temperature")
+                    plot_temp = gr.Slider(0.0, 1.5, value=s.plot_temperature, step=0.05, label="Temperature")
                     plot_len = gr.Slider(16, 400, value=s.plot_max_new_tokens, step=8, label="Max new tokens")
-                plot_btn = gr.Button("Continue the plot", variant="primary")
+                plot_btn = gr.Button("Continue the plot", variant="primary", elem_id="plot-btn")
                 plot_out = gr.Textbox(label="Continuation", lines=10, elem_id="plot-out")
                 plot_btn.click(demo.plot, [plot_prompt, plot_genre, plot_temp, plot_len], plot_out, api_name="plot")
 

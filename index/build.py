@@ -257,10 +257,11 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
     target = Path(index_dir).absolute()
     if not sources:
         raise IndexLoadError("no catalog sources given")
+    read_manifest(target)  # a clear error for a missing index before anything else
     with _locked(target):
         old = load_index(target, settings)
         old_movies = load_movies(target)
-        reads = read_catalogs(list(sources), format, settings)
+        reads = read_catalogs(list(sources), format, settings, known=old_movies)
         movies = upsert_movies(old_movies, reads)
         passages = build_passages(movies, settings)
         old_rows = {p.key: (i, p.hash) for i, p in enumerate(old.passages)}

@@ -334,10 +334,10 @@ def read_catalog(path: str, format: str | None = None, settings: Settings | None
     return read
 
 
-def attach_plots(kb: CatalogRead, plots: CatalogRead) -> None:
-    """Move the plot file's plots onto the KB movies with the same title; unmatched plots stay as movies."""
+def attach_plots(movies: list[Movie], plots: CatalogRead) -> None:
+    """Move the plot file's plots onto the (KB) movies with the same title; unmatched plots stay as movies."""
     by_key: dict[str, Movie] = {}
-    for movie in kb.movies:
+    for movie in movies:
         by_key.setdefault(plot_key(movie.title), movie)
     unmatched = []
     for p in plots.movies:
@@ -345,22 +345,25 @@ def attach_plots(kb: CatalogRead, plots: CatalogRead) -> None:
         if movie is None:
             unmatched.append(p)
             continue
-        movie.plot = f"{movie.plot}\n\n{p.plot}" if movie.plot else p.plot
-        movie.source = f"{movie.source}, {p.source}" if p.source not in movie.source else movie.source
+        if p.plot not in movie.plot:
+            movie.plot = f"{movie.plot}\n\n{p.plot}" if movie.plot else p.plot
+        if p.source not in movie.source.split(", "):
+            movie.source = f"{movie.source}, {p.source}" if movie.source else p.source
     plots.notes["plots attached to KB movies"] = len(plots.movies) - len(unmatched)
     if unmatched:
         plots.notes["plots without a KB movie (kept as plot-only movies)"] = len(unmatched)
     plots.movies = unmatched
 
 
-def read_catalogs(paths: list[str], format: str | None = None, settings: Settings | None = None) -> list[CatalogRead]:
-    """Read every source; a WikiMovies plot file is merged into the KB file given with it."""
+def read_catalogs(paths: list[str], format: str | None = None, settings: Settings | None = None,
+                  known: list[Movie] | None = None) -> list[CatalogRead]:
+    """Read every source; a WikiMovies plot file is merged into the KB file given with it (or, without one,
+    into the `known` movies of an existing index)."""
     reads = [read_catalog(p, format, settings) for p in paths]
-    kbs = [r for r in reads if r.format == "wikimovies_kb"]
-    if kbs:
-        for r in reads:
-            if r.format == "wikimovies_plots":
-                attach_plots(kbs[0], r)
+    kb_movies = [m for r in reads if r.format == "wikimovies_kb" for m in r.movies] or (known or [])
+    for r in reads:
+        if r.format == "wikimovies_plots" and kb_movies:
+            attach_plots(kb_movies, r)
     return reads
 
 

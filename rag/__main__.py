@@ -128,7 +128,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return int(main_eval(args, settings) or 0)
     if args.command == "plot":
         pipeline = load_pipeline(settings, None, need_index=False)
-        print(pipeline.plot(args.prompt, genre=args.genre, seed=args.seed))
+        print(pipeline.plot(args.prompt, genre=args.genre, seed=args.seed, max_new_tokens=args.max_new_tokens,
+                            temperature=args.temperature))
         return 0
     pipeline = load_pipeline(settings, args.index, need_index=args.mode == "rag" or args.command == "chat")
     if args.command == "ask":

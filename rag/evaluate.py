@@ -23,7 +23,7 @@ from rag.questions import FORMATS, Question, QuestionsError, load_questions, str
 
 MODES = ("rag", "plain")
 SUMMARY_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "bertscore_p", "bertscore_r",
-                "recall@1", "recall@k", "mrr", "abstain_rate", "latency_p50_s", "n"]
+                "recall@1", "recall@k", "mrr", "in_prompt", "abstain_rate", "latency_p50_s", "n"]
 DELTA_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled"]
 PLOT_KEYS = ["hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k"]
 
@@ -43,6 +43,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bertscore-model", help="minilm (default, offline), a local folder, or roberta-large (hub)")
     parser.add_argument("--k", type=int, help="passages per prompt (default: settings.k)")
     parser.add_argument("--batch-size", type=int, help="questions per generate() call (default: settings.batch_size)")
+    parser.add_argument("--generator", help="hub id or local folder of a causal LM (default: fine-tuned, else SmolLM2)")
+    parser.add_argument("--abstain-threshold", type=float, help="abstain below this dense score when nothing links")
+    parser.add_argument("--max-new-tokens", type=int, help="tokens to generate at most per answer")
     if not any(a.dest == "no_progress" for a in parser._actions):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -72,9 +75,11 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
     from index.records import CatalogError, IndexLoadError
     from rag.models import ModelUnavailable
 
+    get = lambda name: getattr(args, name, None)  # noqa: E731
     settings = settings.with_overrides(
-        index_dir=args.index, seed=args.seed, k=getattr(args, "k", None),
-        batch_size=getattr(args, "batch_size", None), progress=False if getattr(args, "no_progress", False) else None)
+        index_dir=args.index, seed=args.seed, k=get("k"), batch_size=get("batch_size"), generator=get("generator"),
+        abstain_threshold=get("abstain_threshold"), max_new_tokens=get("max_new_tokens"),
+        progress=False if get("no_progress") else None)
     try:
         modes = parse_modes(args.modes)
         qset = load_questions(args.questions, args.format)
@@ -82,11 +87,7 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
         skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
         print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
               file=sys.stderr)
-        if args.index and not Path(args.index).is_dir():
-            raise IndexLoadError(f"index folder {args.index} does not exist; build it with `python -m index build`")
-        from rag.pipeline import Pipeline
-
-        pipeline = Pipeline.from_settings(settings)
+        pipeline = load_pipeline(settings, args.index)
         meta = {"questions_file": qset.path, "format": qset.format, "questions_read": len(qset.questions),
                 "skipped_lines": qset.skipped, "stratify": args.stratify, "per_type": args.per_type, "limit": args.limit}
         report = run_evaluation(pipeline, questions, modes, args.out, settings, args.bertscore_model, meta)
@@ -96,6 +97,21 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
     print(markdown_summary(report))
     print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_question.csv, answers.jsonl, eval.png)")
     return 0
+
+
+def load_pipeline(settings: Settings, index_dir: str | None):
+    """An explicit --index is loaded as is (a bad folder is an error, never rebuilt from the sample catalog)."""
+    from rag.pipeline import Pipeline
+
+    if not index_dir:
+        return Pipeline.from_settings(settings)
+    from index.store import load_index
+    from rag.models import load_embedder, load_generator
+
+    index = load_index(index_dir, settings)
+    embedder = load_embedder(settings=settings)
+    model, tokenizer, spec = load_generator(settings)
+    return Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
 
 
 # ---------------------------------------------------------------- running and scoring
@@ -113,19 +129,24 @@ def answer_all(pipeline, questions: list[Question], mode: str, settings: Setting
 
 
 def _items(answer) -> list[str]:
+    if getattr(answer, "abstained", False):
+        return []
     items = getattr(answer, "items", None)
-    return list(items) if items else [s.strip() for s in (answer.text or "").split(",") if s.strip()]
+    return list(items) if items is not None else [s.strip() for s in (answer.text or "").split(",") if s.strip()]
 
 
 def score_answer(question: Question, answer, mode: str) -> dict:
     text, items = answer.text or "", _items(answer)
-    rank = M.retrieval_rank(answer.sources, question) if mode == "rag" else None
+    sources = list(answer.sources or [])
+    rank = M.retrieval_rank(sources, question) if mode == "rag" else None
+    in_prompt = M.retrieval_rank([s for s in sources if getattr(s, "used", True)], question) is not None
     return {"answer": text, "hits@1": M.hits_at_1(items, question.answers, text), "any_hit": M.any_hit(text, question.answers),
             "em": M.exact_match(text, question.answers), "f1": M.token_f1(text, question.answers), "rank": rank,
+            "in_prompt": float(in_prompt) if mode == "rag" else None,
             "abstained": bool(getattr(answer, "abstained", False)),
             "latency_s": float((getattr(answer, "timings", None) or {}).get("total_s", float("nan"))),
             "sources": [f"{getattr(s, 'title', '')} ({getattr(s, 'year', '') or '?'}) [{getattr(s, 'kind', '')}]"
-                        for s in (answer.sources or [])]}
+                        for s in sources]}
 
 
 def summarize(rows: list[dict], mode: str, k: int) -> dict:
@@ -141,6 +162,7 @@ def summarize(rows: list[dict], mode: str, k: int) -> dict:
     retrieval = mode == "rag"
     out |= {"recall@1": M.recall_at_k(ranks, 1) if retrieval else None,
             "recall@k": M.recall_at_k(ranks, k) if retrieval else None, "mrr": M.mrr(ranks) if retrieval else None,
+            "in_prompt": M.mean_or_none([r["in_prompt"] for r in rows]),
             "abstain_rate": M.mean_or_none([float(r["abstained"]) for r in rows]),
             "latency_p50_s": M.percentile([r["latency_s"] for r in rows if not math.isnan(r["latency_s"])], 50),
             "n": len(rows)}
@@ -238,7 +260,11 @@ def _markdown(report: dict) -> str:
             f"- BERTScore: `{bs['hash']}`; rescaled: `{bs['hash_rescaled']}` (baseline "
             f"{bs['baseline'] if bs['hash_rescaled'] else 'none'})",
             f"- Deltas: paired bootstrap, {meta['bootstrap']['resamples']} resamples, 95% percentile CI.", "",
-            "## Overall", "", markdown_summary(report), "", "## By question type", ""]
+            "## Overall", "", markdown_summary(report), "",
+            "hits@1: first answer item is a gold answer; any_hit: a gold answer appears in the answer; em/f1: SQuAD "
+            "style, max over gold answers and the whole gold list; recall@k/mrr: rank of the first retrieved passage "
+            "of the gold movie (or holding a gold answer with the question's entity); in_prompt: such a passage made "
+            "it into the prompt; latency: per answer, batched.", "", "## By question type", ""]
     cols = [(m, key) for m in modes for key in ("hits@1", "any_hit", "bertscore_f1_rescaled")] + \
            ([("rag", "recall@k"), ("rag", "abstain_rate")] if "rag" in modes else [])
     rows = ["| type | n | " + " | ".join(f"{m} {key}" for m, key in cols) + " |", "|---" * (len(cols) + 2) + "|"]
@@ -281,7 +307,7 @@ def write_report(report: dict, questions: list[Question], scores: dict[str, list
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (out_dir / "report.md").write_text(_markdown(report))
     per_mode = ["answer", "hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "rank",
-                "abstained", "latency_s"]
+                "in_prompt", "abstained", "latency_s"]
     with open(out_dir / "per_question.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "type", "question", "entity", "gold"] + [f"{m}_{c}" for m in modes for c in per_mode])

@@ -68,6 +68,7 @@ def clean_text(tokenizer, text: str) -> str:
 
 
 def truncate_tokens(tokenizer, text: str, max_tokens: int) -> str:
+    text = text[: max_tokens * 16]  # no token spans 16 characters; keeps tokenizing long plots cheap
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) <= max_tokens:
         return text
@@ -101,15 +102,14 @@ def _chat(tokenizer, system: str, turns: list[tuple[str, str]], user: str, prefi
 
 
 def _rag_user(context: list[str], question: str) -> str:
-    return f"Context:\n{_context(context)}\n\nQuestion: {question}" if context else f"Question: {question}"
+    return f"Context:\n{_context(context) or '(no passages)'}\n\nQuestion: {question}"
 
 
 def _assemble_rag(tokenizer, question: str, context: list[str], settings: Settings) -> str:
     if is_chat_model(tokenizer):
         turns = [(_rag_user(ctx, q), a) for ctx, q, a in _EXAMPLES[: max(0, settings.prompt_examples)]]
         return _chat(tokenizer, RAG_SYSTEM, turns, _rag_user(context, question))
-    head = f"Context:\n{_context(context)}\n\n" if context else ""
-    return f"{head}Question: {question}\nAnswer:"
+    return f"Context:\n{_context(context) or '(no passages)'}\n\nQuestion: {question}\nAnswer:"
 
 
 def pack_passages(tokenizer, question: str, passages: list[Passage], settings: Settings) -> list[str]:

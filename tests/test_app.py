@@ -309,7 +309,7 @@ def test_browser_asks_who_directed_jaws(tmp_path):
         driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(bad))
         WebDriverWait(driver, 30).until(lambda d: "bad.csv" in d.find_element(By.TAG_NAME, "body").text
                                         and "error:" in d.find_element(By.TAG_NAME, "body").text)
-        driver.find_element(By.XPATH, "//button[normalize-space()='Rebuild index from uploads']").click()
+        driver.find_element(By.ID, "rebuild-btn").click()
         WebDriverWait(driver, 30).until(lambda d: "still serving" in d.find_element(By.ID, "index-status").text)
         assert "sample_movies.csv" in driver.find_element(By.ID, "manifest").text
         driver.save_screenshot(str(tmp_path / "index.png"))

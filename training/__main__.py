@@ -46,6 +46,9 @@ def add_prepare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=int, default=d["max_length"], help="tokens per example")
     p.add_argument("--val-share", type=float, default=d["val_share"], help="validation share of questions")
     p.add_argument("--limit", type=int, help="random cap on QA pairs from files / datasets")
+    p.add_argument("--holdout-per-type", type=int,
+                   help="hold out the `rag eval --stratify --per-type N` sample of each question file (dev eval)")
+    p.add_argument("--holdout-seed", type=int, default=d["holdout_seed"], help="that eval's --seed")
     p.add_argument("--keep-test-entities", action="store_true",
                    help="keep metadata pairs about entities named in the test questions (test questions stay out)")
     p.add_argument("--shared-data", help="folder with the WikiMovies/MetaQA test files for the overlap guard")
@@ -89,7 +92,8 @@ def run_prepare(args) -> dict:
         relations=tuple(r.strip() for r in args.relations.split(",")) if args.relations else None,
         gold_share=args.gold_share, abstain_share=args.abstain_share, k=args.k,
         prompt_examples=args.prompt_examples, max_length=args.max_length,
-        val_share=args.val_share, limit=args.limit, exclude_test_entities=not args.keep_test_entities,
+        val_share=args.val_share, limit=args.limit, holdout_per_type=args.holdout_per_type,
+        holdout_seed=args.holdout_seed, exclude_test_entities=not args.keep_test_entities,
         shared_data=args.shared_data, seed=args.seed,
     )
     report = prepare(cfg, args.out, _settings(args), jsonl=args.jsonl)

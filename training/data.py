@@ -48,6 +48,8 @@ class PrepareConfig:
     max_length: int = 256  # tokens per example (prompt + answer + eos); the RAG context is packed to fit
     val_share: float = 0.05  # share of questions (and plots) held out for validation loss / perplexity
     limit: int | None = None  # random cap on QA pairs from question files and HF datasets (quick runs)
+    holdout_per_type: int | None = None  # hold out `rag eval --stratify --per-type N` sample of each question file
+    holdout_seed: int = 42  # the eval's sampling seed (rag eval --seed)
     exclude_test_entities: bool = True  # drop metadata-derived pairs about a WikiMovies/MetaQA test topic entity
     shared_data: str | None = None  # folder holding the benchmark test files for the overlap guard
     seed: int = 42  # sampling, shuffling and the split
@@ -56,29 +58,44 @@ class PrepareConfig:
 # ---------------------------------------------------------------- collecting QA pairs
 
 def collect_pairs(cfg: PrepareConfig, settings: Settings, movies_by_catalog: dict[str, list]) -> tuple[list[QAPair], dict]:
-    """All QA pairs from files, HF datasets and catalogs, with test questions (and entities) removed."""
+    """All QA pairs from files, HF datasets and catalogs, without test questions (and their entities) and
+    without the held-out evaluation sample of each question file."""
     from training.kb_questions import kb_qa_pairs
+    from training.qa_pairs import TestGuard
 
     rng = random.Random(cfg.seed)
     asked: list[QAPair] = []
+    held: list[QAPair] = []
     for path in cfg.qa_files:
-        asked += read_qa_file(path)
+        pairs = read_qa_file(path)
+        if cfg.holdout_per_type:
+            from rag.evaluate import select_questions
+
+            sample = {id(p) for p in select_questions(pairs, stratify=True, per_type=cfg.holdout_per_type,
+                                                       seed=cfg.holdout_seed)}
+            held += [p for p in pairs if id(p) in sample]
+            pairs = [p for p in pairs if id(p) not in sample]
+        asked += pairs
     for dataset_id in cfg.hf_datasets:
         asked += read_hf_dataset(dataset_id, settings)
-    if cfg.limit is not None and len(asked) > cfg.limit:
-        asked = rng.sample(asked, cfg.limit)
     derived: list[QAPair] = []
     for path, movies in movies_by_catalog.items():
         derived += kb_qa_pairs(movies, Path(path).name, cfg.phrasings, cfg.max_answers, cfg.relations, cfg.seed)
+    report = {"qa_from_files": len(asked), "qa_derived": len(derived), "held_out": len(held), "dropped": {},
+              "guard_files": []}
+    guard = load_test_guard(cfg.shared_data)
+    if held:  # the held-out sample is guarded like a test set: its questions and entities stay out
+        guard = (guard or TestGuard(set(), [], [])).with_questions([p.question for p in held])
+    if guard is not None:
+        asked, dropped_asked = guard.filter(asked, cfg.exclude_test_entities)
+        derived, dropped_derived = guard.filter(derived, cfg.exclude_test_entities)
+        report["dropped"] = {k: dropped_asked[k] + dropped_derived[k] for k in dropped_asked}
+        report["guard_files"] = guard.files
+    if cfg.limit is not None and len(asked) > cfg.limit:
+        asked = rng.sample(asked, cfg.limit)
     if cfg.max_kb_pairs is not None and len(derived) > cfg.max_kb_pairs:
         derived = rng.sample(derived, cfg.max_kb_pairs)
-    pairs = asked + derived
-    report = {"qa_from_files": len(asked), "qa_derived": len(derived), "dropped": {}, "guard_files": []}
-    guard = load_test_guard(cfg.shared_data)
-    if guard is not None:
-        pairs, report["dropped"] = guard.filter(pairs, cfg.exclude_test_entities)
-        report["guard_files"] = guard.files
-    return pairs, report
+    return asked + derived, report
 
 
 def _split_key(pair: QAPair) -> str:
@@ -169,7 +186,10 @@ class RagRenderer:
             kind, passages = "rag-retrieved", retrieved[: self.k]
         else:
             return None
-        answer_tokens = len(self.tokenizer(format_answer(pair.answers), add_special_tokens=False).input_ids) + 2
+        target = ABSTAIN_ANSWER if kind == "rag-abstain" else format_answer(pair.answers)
+        if kind == "rag-retrieved":  # the target is only known after packing: leave room for either
+            target = max(target, ABSTAIN_ANSWER, key=len)
+        answer_tokens = len(self.tokenizer(" " + target, add_special_tokens=False).input_ids) + 1  # + eos
         settings = self.settings.with_overrides(
             max_prompt_tokens=min(self.settings.max_prompt_tokens, self.cfg.max_length - answer_tokens), k=self.k)
         prompt = render_rag_prompt(self.tokenizer, pair.question, passages, settings)
@@ -232,6 +252,7 @@ def tokenize_example(example: dict, tokenizer) -> dict:
         answer_ids = answer_ids + [tokenizer.eos_token_id]
     input_ids = prompt_ids + answer_ids
     labels = [-100] * len(prompt_ids) + answer_ids
+    labels[0] = -100  # never a prediction target; masking it keeps the Trainer's token count (-100 count) exact
     return {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels,
             "length": len(input_ids)}
 
@@ -322,14 +343,15 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, 
     data = DatasetDict({
         split: Dataset.from_dict({name: [ex[name] for s, ex in examples if s == split] for name in features},
                                  features=features)
-        for split in ("train", "validation")
-    })
+        for split in ("train", "validation") if any(s == split for s, _ in examples)
+    })  # an empty split is left out (datasets cannot reload a 0-shard split)
     _save(data, out_dir, jsonl)
     from rag.prompt import is_chat_model
 
     report.update({
         "out_dir": str(out_dir), "format": "jsonl" if jsonl else "arrow", "tokenizer": spec_name,
-        "chat_template": is_chat_model(tokenizer), "train": len(data["train"]), "validation": len(data["validation"]),
+        "chat_template": is_chat_model(tokenizer), "train": len(data.get("train", [])),
+        "validation": len(data.get("validation", [])),
         "kinds": dict(Counter(ex["kind"] for _, ex in examples)), "skipped_rag": skipped_rag,
         "sources": dict(Counter(ex["source"] for _, ex in examples)), "seconds": round(time.perf_counter() - started, 1),
         "config": asdict(cfg), "prompt_settings": prompt_settings(cfg, settings),
@@ -385,8 +407,7 @@ def _save(data, out_dir: str, jsonl: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if jsonl:
         for split, ds in data.items():
-            if len(ds):
-                ds.to_json(str(out / f"{split}.jsonl"), lines=True, force_ascii=False)
+            ds.to_json(str(out / f"{split}.jsonl"), lines=True, force_ascii=False)
     else:
         data.save_to_disk(str(out))
 

@@ -169,8 +169,11 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
 
+        from transformers.pytorch_utils import Conv1D
+
         lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
-                          lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets)
+                          lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets,
+                          fan_in_fan_out=any(isinstance(m, Conv1D) for m in model.modules()))  # GPT-2 Conv1D
         model = get_peft_model(model, lora)
         trainable, total = _count_params(model)
 

@@ -114,6 +114,11 @@ class TestGuard:
         self.entity_texts = entity_texts
         self.files = files
 
+    def with_questions(self, questions: list[str], name: str = "held-out questions") -> "TestGuard":
+        """A new guard that also keeps out these questions and their topic entities (e.g. an eval sample)."""
+        normalised = [_words(q) for q in questions]
+        return TestGuard(self.questions | set(normalised), self.entity_texts + normalised, self.files + [name])
+
     def is_test_question(self, question: str) -> bool:
         return _words(question) in self.questions
 

@@ -141,18 +141,24 @@ def test_prepare_refuses_a_prompt_that_cannot_fit(tmp_path, catalog_csv, tiny_gp
 
 
 def test_no_overlap_with_test_questions(tmp_path, tiny_gpt2_dir):
-    """Training data from WikiMovies dev + the KB never asks a WikiMovies or MetaQA test question."""
+    """Training data from WikiMovies dev + the KB never asks a WikiMovies or MetaQA test question,
+    nor a question of the held-out dev evaluation sample."""
+    from rag.evaluate import select_questions
     from rag.metrics import normalize_answer
     from rag.questions import read_questions
 
     dev = require_shared("wikimovies", "questions", "wiki_entities_dev.txt")
     kb = require_shared("wikimovies", "kb.txt.gz")
     cfg = PrepareConfig(qa_files=[str(dev)], catalogs=[str(kb)], style="plain", max_kb_pairs=3000,
-                        tokenizer=str(tiny_gpt2_dir), val_share=0.0)
+                        tokenizer=str(tiny_gpt2_dir), val_share=0.0, holdout_per_type=20)
     report = prepare(cfg, str(tmp_path / "out"), Settings(progress=False))
     assert report["dropped"]["test_question"] >= 1  # dev shares a few questions with test: they are dropped
     questions = {normalize_answer(q) for q in load_prepared(str(tmp_path / "out"))["train"]["question"]}
     assert len(questions) > 5000
+    # the dev evaluation sample (`rag eval --stratify --per-type 20`) is held out too
+    held = select_questions(read_questions(str(dev)), stratify=True, per_type=20, seed=42)
+    assert report["held_out"] == len(held) > 200
+    assert not questions & {normalize_answer(q.question) for q in held}
     test_files = [require_shared("wikimovies", "questions", "wiki_entities_test.txt")] + [
         require_shared("metaqa", f"{hop}-hop", "qa_test.txt") for hop in (1, 2, 3)]
     for path in test_files:

@@ -1,0 +1,245 @@
+"""Speed and memory of the movie RAG system, measured in one run on this machine.
+
+    python -m benchmarks --index DIR --out FILE.json [--questions 200] [--answers 50] [--skip-build] [--no-progress]
+    python -m benchmarks scaling --out FILE.json [--sizes 10000,50000,100000]
+
+The main run measures, in order: index build vs raw encode (with peak RSS), incremental add of 100 films,
+retrieval latency (dense, BM25, hybrid, hybrid + title linking), the ONNX embedder lever, RAG answers
+(per answer, first streamed token, batched), the speed levers, a naive peer pipeline over the same
+questions, and the web demo's peak RSS. The JSON is rewritten after every section, so a late failure keeps
+the earlier numbers. Long runs share the CPU: run them with `nice -n 10` when the machine is quiet.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks.common import SHARED_DATA, benchmark_questions, machine_info, peak_rss_mb, rss_mb
+
+DEFAULT_BUILD_SOURCE = SHARED_DATA / "catalogs" / "imdb_movie_data_1000.csv"
+
+
+def _parser() -> argparse.ArgumentParser:
+    from rag.config import Settings
+
+    d = Settings()
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
+                                epilog="`python -m benchmarks scaling --help` for the corpus-size curve.")
+    p.add_argument("--index", default=d.index_dir, help=f"index folder to benchmark (default {d.index_dir}, built from "
+                   "the sample catalog if missing); e.g. a WikiMovies index")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--questions", type=int, default=200, help="retrieval questions (default 200)")
+    p.add_argument("--answers", type=int, default=50, help="questions answered by our pipeline and the naive one (default 50)")
+    p.add_argument("--stream-answers", type=int, help="questions for time to first token (default: --answers)")
+    p.add_argument("--question-source", choices=("auto", "wikimovies", "titles"), default="auto",
+                   help="auto: WikiMovies test questions for a WikiMovies index, else questions from the index's titles")
+    p.add_argument("--build-source", action="append", help="catalog(s) for the build benchmark (default: "
+                   f"{DEFAULT_BUILD_SOURCE.name} from the shared data when present, else the sample catalog)")
+    p.add_argument("--add-films", type=int, default=100, help="films added in the incremental add benchmark (default 100)")
+    p.add_argument("--lever-questions", type=int, default=20, help="questions per speed lever (default 20)")
+    p.add_argument("--levers", help="comma-separated lever names (default: all; see benchmarks/levers.py)")
+    for name in ("build", "add", "onnx", "levers", "naive", "app"):
+        p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
+    p.add_argument("--generator", help="generator folder or id (default: as the app resolves it)")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def _scaling_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks scaling",
+                                description="Build time and retrieval p50 vs corpus size (synthetic passages), flat vs HNSW.")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--sizes", default="10000,50000,100000", help="comma-separated passage counts")
+    p.add_argument("--queries", type=int, default=200, help="queries per size (default 200)")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--pool", type=int, default=1000, help="real embeddings the synthetic vectors are mixed from")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _write(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
+def _log(message: str, progress: bool) -> None:
+    if progress:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _build_sources(args) -> list[str]:
+    if args.build_source:
+        return args.build_source
+    from rag.config import Settings
+
+    return [str(DEFAULT_BUILD_SOURCE)] if DEFAULT_BUILD_SOURCE.exists() else [Settings().sample_catalog]
+
+
+def run(args) -> dict:
+    """The main benchmark; returns the result dict (also written to args.out after each section)."""
+    from benchmarks.report import check_targets, headline
+    from index.build import ensure_index
+    from index.store import load_index
+    from rag.config import Settings
+    from rag.models import load_embedder, load_generator, resolve_generator
+
+    progress = not args.no_progress
+    out = Path(args.out)
+    settings = Settings().with_overrides(index_dir=str(Path(args.index).absolute()), generator=args.generator,
+                                         seed=args.seed, progress=progress)
+    started = time.perf_counter()
+    sections: dict = {}
+    result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+              "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
+              "settings": dataclasses.asdict(settings), "sections": sections}
+
+    def save(name: str, value: dict) -> None:
+        sections[name] = value
+        result.update(headline(sections))
+        result["targets"] = check_targets(result)
+        result["wall_s"] = round(time.perf_counter() - started, 1)
+        _write(out, result)
+        _log(f"{name} done ({result['wall_s']} s)", progress)
+
+    workdir_ctx = tempfile.TemporaryDirectory(prefix="bench-") if not args.workdir else None
+    workdir = Path(args.workdir or workdir_ctx.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if not args.skip_build:  # first, so the process peak RSS is the build's own
+            from benchmarks.build import bench_build
+
+            _log("build vs raw encode", progress)
+            save("build", bench_build(_build_sources(args), workdir, progress))
+
+        embedder = load_embedder(settings=settings)
+        index_dir = ensure_index(settings, embedder=embedder)
+        if not args.skip_add:
+            from benchmarks.build import bench_add
+
+            _log(f"add {args.add_films} films", progress)
+            save("add", bench_add(index_dir, workdir, settings, embedder, args.add_films))
+
+        index = load_index(index_dir, settings, embedder)
+        questions, source = benchmark_questions(index, max(args.questions, args.answers, args.lever_questions),
+                                                args.seed, args.question_source)
+        result["index"] = {"path": index_dir, "movies": index.manifest.get("movies"), "passages": len(index),
+                           "kinds": index.manifest.get("kinds"), "hnsw": bool(index.manifest.get("hnsw")),
+                           "sources": [s.get("path") for s in index.manifest.get("sources", [])]}
+        result["questions_source"] = source
+
+        from benchmarks.retrieval import bench_retrieval
+
+        _log(f"retrieval over {args.questions} questions", progress)
+        save("retrieval", bench_retrieval(index, embedder, settings, [q.question for q in questions[:args.questions]],
+                                          settings.k, progress))
+        if not args.skip_onnx:
+            from benchmarks.onnx_encoder import bench_onnx
+
+            _log("onnx embedder lever", progress)
+            try:
+                save("onnx", bench_onnx(embedder, [q.question for q in questions[:100]],
+                                        [p.text for p in index.passages[:1000]], settings.embed_batch_size))
+            except Exception as exc:  # noqa: BLE001 - an optional lever; its failure is a finding
+                save("onnx", {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
+
+        from benchmarks.answers import bench_answers
+        from rag.pipeline import Pipeline
+
+        spec = resolve_generator(settings)
+        model, tokenizer, spec = load_generator(settings, spec)
+        pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
+        answer_qs = questions[:args.answers]
+        _log(f"answers over {len(answer_qs)} questions with {spec.name}", progress)
+        section = bench_answers(pipeline, answer_qs, args.stream_answers, progress)
+        section.update({"generator": spec.name, "rss_mb": rss_mb()})
+        save("answers", section)
+        del pipeline
+
+        if not args.skip_levers:
+            from benchmarks.levers import bench_levers
+
+            names = args.levers.split(",") if args.levers else None
+            _log("speed levers", progress)
+            save("levers", bench_levers(index, embedder, model, tokenizer, settings, questions[:args.lever_questions],
+                                        names, progress))
+        if not args.skip_naive:
+            from benchmarks.naive import bench_naive
+
+            _log(f"naive pipeline over {len(answer_qs)} questions", progress)
+            del model
+            section = bench_naive(spec.path, embedder, index, answer_qs, settings.k, settings.max_new_tokens, progress)
+            section["note"] = ("same base model folder" + (f"; our pipeline also merges the adapter {spec.adapter} "
+                               "(same architecture and size)" if spec.adapter else ""))
+            save("naive", section)
+        if not args.skip_app:
+            from benchmarks.memory import app_or_pipeline_peak_rss
+
+            _log("app peak RSS (default index)", progress)
+            save("memory", app_or_pipeline_peak_rss())
+    finally:
+        if workdir_ctx is not None:
+            workdir_ctx.cleanup()
+    result["process_peak_rss_mb"] = peak_rss_mb()
+    result["machine"]["load_avg_at_end"] = machine_info()["load_avg_1_5_15"]
+    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    _write(out, result)
+    return result
+
+
+def run_scaling(args) -> dict:
+    from benchmarks.scaling import bench_scaling
+    from rag.config import Settings
+    from rag.models import load_embedder
+
+    settings = Settings().with_overrides(progress=not args.no_progress)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if not sizes or min(sizes) < 10:
+        raise ValueError("--sizes must be positive passage counts, e.g. 10000,50000,100000")
+    started = time.perf_counter()
+    result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+              "machine": machine_info()}
+    result.update(bench_scaling(load_embedder(settings=settings), settings, sizes, args.queries, args.k, args.pool,
+                                progress=settings.progress))
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    _write(Path(args.out), result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.report import scaling_text, summary_text
+    from index.records import CatalogError, IndexLoadError
+    from rag.models import ModelUnavailable
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["scaling"]:
+            result = run_scaling(_scaling_parser().parse_args(argv[1:]))
+            print(scaling_text(result))
+        else:
+            args = _parser().parse_args(argv)
+            if min(args.questions, args.answers, args.lever_questions) < 1:
+                raise ValueError("--questions, --answers and --lever-questions must be at least 1")
+            print(summary_text(run(args)))
+    except (CatalogError, IndexLoadError, ModelUnavailable, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

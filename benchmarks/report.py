@@ -1,0 +1,112 @@
+"""Headline numbers: flatten section results into the JSON's top-level keys, check them against the issue's
+targets, and print readable tables."""
+from __future__ import annotations
+
+from benchmarks.common import ratio
+
+# key → (comparison, target, unit, label)
+TARGETS = {
+    "retrieval_hybrid_linked_p50_ms": ("<=", 10.0, "ms", "retrieval p50 (hybrid + title linking)"),
+    "retrieval_hybrid_p50_ms": ("<=", 10.0, "ms", "retrieval p50 (hybrid)"),
+    "answer_rag_p50_s": ("<=", 0.8, "s", "RAG answer p50"),
+    "first_token_p50_s": ("<=", 0.4, "s", "first streamed token p50"),
+    "build_ratio_vs_raw_encode": (">=", 0.9, "x", "index build vs raw encode throughput"),
+    "speedup_vs_naive": (">=", 2.0, "x", "speedup vs naive pipeline (sequential answers)"),
+    "add_reembedded_existing": ("==", 0, "", "existing passages re-embedded by add"),
+}
+
+
+def headline(sections: dict) -> dict:
+    """The top-level keys of the result JSON, from whichever sections ran (missing ones → None)."""
+    out: dict = {}
+    build = sections.get("build") or {}
+    out["build_ratio_vs_raw_encode"] = build.get("build_ratio_vs_raw_encode")
+    out["build_passages_per_s"] = build.get("build_passages_per_s")
+    out["raw_encode_passages_per_s"] = build.get("raw_passages_per_s")
+    out["build_peak_rss_mb"] = build.get("peak_rss_build_mb")
+    add = sections.get("add") or {}
+    out["add_films"] = add.get("films")
+    out["add_seconds"] = add.get("seconds")
+    out["add_reembedded_existing"] = add.get("reembedded_existing")
+    retrieval = sections.get("retrieval") or {}
+    for name in ("query_encode", "dense", "bm25", "hybrid", "hybrid_linked"):
+        for q in ("p50", "p95"):
+            out[f"retrieval_{name}_{q}_ms"] = (retrieval.get(name) or {}).get(q)
+    answers = sections.get("answers") or {}
+    out["answer_rag_p50_s"] = (answers.get("sequential") or {}).get("p50")
+    out["answer_rag_p95_s"] = (answers.get("sequential") or {}).get("p95")
+    out["first_token_p50_s"] = (answers.get("first_token") or {}).get("p50")
+    out["first_token_p95_s"] = (answers.get("first_token") or {}).get("p95")
+    out["batched_questions_per_s"] = answers.get("batched_questions_per_s")
+    out["answer_rag_hits_at_1"] = answers.get("hits_at_1")
+    naive = sections.get("naive") or {}
+    out["naive_answer_p50_s"] = (naive.get("per_answer") or {}).get("p50")
+    out["naive_hits_at_1"] = naive.get("hits_at_1")
+    out["speedup_vs_naive"] = ratio(naive.get("total_s"), answers.get("sequential_total_s"), 2)
+    out["speedup_vs_naive_batched"] = ratio(naive.get("total_s"), answers.get("batched_total_s"), 2)
+    memory = sections.get("memory") or {}
+    out["app_peak_rss_mb"] = memory.get("peak_rss_mb")
+    out["app_peak_rss_method"] = memory.get("method")
+    return out
+
+
+def check_targets(head: dict) -> dict:
+    out = {}
+    for key, (op, target, unit, label) in TARGETS.items():
+        value = head.get(key)
+        ok = None if value is None else (value <= target if op == "<=" else value >= target if op == ">=" else value == target)
+        out[key] = {"label": label, "value": value, "target": f"{op} {target}{unit and ' ' + unit}", "met": ok}
+    return out
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def table(rows: list[tuple], headers: tuple) -> str:
+    cells = [tuple(_fmt(c) for c in r) for r in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def summary_text(result: dict) -> str:
+    """Readable tables of a main run: targets, then everything else measured."""
+    parts = ["Targets (issue 8)", table([(t["label"], t["value"], t["target"], {True: "yes", False: "NO", None: "-"}[t["met"]])
+                                        for t in result.get("targets", {}).values()], ("figure", "value", "target", "met"))]
+    skip = {"command", "machine", "settings", "sections", "targets", "started_at", "finished_at", "index", "questions_source"}
+    rest = [(k, v) for k, v in result.items() if k not in skip and not isinstance(v, (dict, list))]
+    parts += ["", "All headline numbers", table(rest, ("key", "value"))]
+    levers = (result.get("sections") or {}).get("levers") or {}
+    rows = [(name, r.get("answer", {}).get("p50"), r.get("answer", {}).get("p95"), r.get("hits_at_1"),
+             r.get("speedup_vs_baseline"), r.get("error") or r.get("what")) for name, r in levers.items()
+            if isinstance(r, dict)]
+    if rows:
+        parts += ["", f"Levers ({levers.get('_questions')} questions each)",
+                  table(rows, ("lever", "p50 s", "p95 s", "hits@1", "speedup", "what"))]
+    onnx = (result.get("sections") or {}).get("onnx") or {}
+    if onnx.get("query_encode_ms"):
+        q = onnx["query_encode_ms"]
+        parts += ["", "ONNX embedder lever", table([
+            ("query encode p50 ms", q["torch"]["p50"], q["onnx"]["p50"]),
+            ("passages/s", onnx["passages_per_s"]["torch"], onnx["passages_per_s"]["onnx"])], ("", "torch", "onnx"))]
+    if onnx:
+        parts.append(f"sentence-transformers backend='onnx': {onnx.get('st_backend_onnx')}")
+    machine = result.get("machine") or {}
+    parts += ["", f"machine: {machine.get('cpu_count')} cpus, torch threads {machine.get('torch_threads')}, "
+              f"load {machine.get('load_avg_1_5_15')}; wall {result.get('wall_s')} s"]
+    return "\n".join(parts)
+
+
+def scaling_text(result: dict) -> str:
+    rows = [(r["passages"], r["build_s_flat_estimated"], r["build_s_hnsw_estimated"], r["faiss_hnsw_build_s"],
+             r["dense_flat_ms"]["p50"], r["dense_hnsw_ms"]["p50"], r["bm25_ms"]["p50"], r["hybrid_linked_flat_ms"]["p50"],
+             r["hybrid_linked_hnsw_ms"]["p50"], r[f"hnsw_recall_at_{result['k']}"]) for r in result["rows"]]
+    head = ("passages", "build s flat*", "build s hnsw*", "hnsw add s", "flat p50 ms", "hnsw p50 ms", "bm25 p50 ms",
+            "hybrid flat ms", "hybrid hnsw ms", f"recall@{result['k']}")
+    return (table(rows, head) + f"\n* embedding estimated at {result['embed_passages_per_s']} passages/s (measured); "
+            f"query encode p50 {result['query_encode_ms']['p50']} ms is added to every dense/hybrid search in practice")

@@ -1,0 +1,55 @@
+"""Retrieval latency per question at k: dense, BM25, hybrid (RRF) and hybrid with title/person linking."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from benchmarks.common import stats
+from rag.config import Settings
+from rag.retrieve import Retriever
+
+
+class NoLinkRetriever(Retriever):
+    """The same fused dense + BM25 search with title/person linking switched off."""
+
+    def link(self, question, candidates=()):
+        return []
+
+
+def retrieval_methods(index, embedder, settings: Settings, k: int) -> dict:
+    """name → fn(question) for each retrieval variant, all at the same k."""
+    hybrid, linked = NoLinkRetriever(index, embedder, settings), Retriever(index, embedder, settings)
+
+    def encode(q: str) -> np.ndarray:
+        return embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
+    return {
+        "query_encode": encode,
+        "dense": lambda q: index.dense_search(encode(q), k),
+        "bm25": lambda q: index.bm25_search([q], k),
+        "hybrid": lambda q: hybrid.search(q, k=k),
+        "hybrid_linked": lambda q: linked.search(q, k=k),
+    }
+
+
+def bench_retrieval(index, embedder, settings: Settings, questions: list[str], k: int = 5,
+                    progress: bool = False) -> dict:
+    """p50/p95/mean ms per method over the questions, one question per call (as a user asks); methods are
+    interleaved per question so a burst of load from other processes hits all of them alike."""
+    methods = retrieval_methods(index, embedder, settings, k)
+    for fn in methods.values():  # warm-up: first-call allocations, BM25 caches
+        fn(questions[0])
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    for q in tqdm(questions, desc="retrieval", unit="q", disable=not progress):
+        for name, fn in methods.items():
+            start = time.perf_counter()
+            fn(q)
+            times[name].append(time.perf_counter() - start)
+    linked = Retriever(index, embedder, settings)
+    n_linked = sum(1 for q in questions if linked.search(q, k=k).linked)
+    out = {name: stats(t, scale=1000, digits=2) for name, t in times.items()}
+    out.update({"k": k, "questions": len(questions), "passages": len(index), "linked_questions": n_linked,
+                "faiss": type(index.faiss).__name__})
+    return out

@@ -1,0 +1,67 @@
+"""python -m index: build / add / info, --format, --no-progress, and one-line errors with non-zero exit."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.__main__ import main
+from tests.index.conftest import FakeEmbedder, snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch):
+    monkeypatch.setattr("rag.models.load_embedder", lambda *a, **k: FakeEmbedder())
+
+
+def test_build_add_info(sample_csv, tmp_path, capsys, movies):
+    out = tmp_path / "idx"
+    assert main(["build", str(sample_csv), "--out", str(out), "--no-progress"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"built {out}: {len(movies)} movies,") and "passages/s" in line
+    assert main(["add", str(out), str(sample_csv), "--no-progress", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["embedded"] == 0 and report["unchanged"] == report["passages"]
+    assert main(["info", str(out)]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["movies"] == len(movies) and manifest["passages"] == report["passages"]
+
+
+def test_format_override(tmp_path, capsys):
+    path = tmp_path / "odd.txt"
+    path.write_text("Title,Overview,Release_Date,Vote_Average,Original_Language,Genre\nJaws,A shark.,1975-06-20,7.7,en,Thriller\n")
+    out = tmp_path / "idx"
+    assert main(["build", str(path), "--out", str(out), "--format", "tmdb", "--no-progress"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["sources"][0]["format"] == "tmdb"
+    assert main(["build", str(path), "--out", str(out), "--format", "wiki_plots", "--no-progress"]) == 2
+    assert "not in wiki_plots format" in capsys.readouterr().err
+
+
+def test_errors_are_one_line(tmp_path, sample_csv, capsys):
+    out = tmp_path / "indexes" / "idx"
+    assert main(["build", str(sample_csv), "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    before = snapshot(out)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    for argv in (["build", str(bad), "--out", str(out)], ["add", str(out), str(bad)],
+                 ["add", str(tmp_path / "none"), str(sample_csv)], ["info", str(tmp_path / "none")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert snapshot(out) == before
+
+
+def test_subprocess_help_and_error(tmp_path):
+    run = lambda *args: subprocess.run([sys.executable, "-m", "index", *args], capture_output=True, text=True, cwd=REPO)
+    help_text = run("--help").stdout
+    assert all(cmd in help_text for cmd in ("build", "add", "info"))
+    assert "--no-progress" in run("build", "--help").stdout and "--hnsw" in run("build", "--help").stdout
+    result = run("build", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "idx"))
+    assert result.returncode == 2 and result.stderr == f"error: {tmp_path / 'missing.csv'}: no such file\n"
+    assert not (tmp_path / "idx").exists()

@@ -1,0 +1,105 @@
+"""Index files: round trip without pickle, manifest contents, and refusal of missing/corrupt/mismatched indexes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.records import IndexLoadError
+from index.store import load_index, load_movies, read_manifest
+from index.sources import read_catalog
+from tests.index.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def built(sample_csv, settings, fake_embedder):
+    build_index([str(sample_csv)], settings.index_dir, settings, embedder=fake_embedder)
+    return settings.index_dir
+
+
+def test_round_trip(built, settings, sample_csv):
+    index = load_index(built, settings, FakeEmbedder())
+    assert len(index) == index.manifest["passages"] == index.vectors.shape[0] == index.faiss.ntotal
+    assert index.vectors.dtype == np.float32 and np.allclose(np.linalg.norm(index.vectors, axis=1), 1, atol=1e-5)
+    assert sorted(m.to_dict().items() for m in load_movies(built)) == sorted(
+        m.to_dict().items() for m in read_catalog(str(sample_csv)).movies)
+    # dense search finds each passage from its own vector; BM25 finds names
+    scores, ids = index.dense_search(index.vectors[:3], 1)
+    assert ids[:, 0].tolist() == [0, 1, 2]
+    _, ids = index.bm25_search(["Spielberg"], 3)
+    assert any("Spielberg" in index.passages[i].text for i in ids[0] if i >= 0)
+
+
+def test_manifest_fields(built, sample_csv):
+    manifest = read_manifest(built)
+    for key in ("movies", "passages", "embedder", "embedder_hash", "dim", "sources", "schema_version", "built_at",
+                "versions", "kinds", "files", "hnsw"):
+        assert key in manifest
+    assert manifest["movies"] == 5 and manifest["dim"] == 384
+    source = manifest["sources"][0]
+    assert source["path"] == str(sample_csv) and len(source["sha256"]) == 64 and source["format"] == "sample"
+    assert {"faiss-cpu", "bm25s", "numpy"} <= set(manifest["versions"])
+
+
+def test_no_pickle_anywhere(built):
+    from pathlib import Path
+
+    for path in Path(built).rglob("*.npy"):
+        np.load(path, allow_pickle=False)  # raises if an object array (pickle) was stored
+    assert not [p for p in Path(built).rglob("*") if p.suffix in {".pkl", ".pickle", ".pt"}]
+
+
+def test_hnsw_option(sample_csv, settings, fake_embedder):
+    settings.hnsw = True
+    build_index([str(sample_csv)], settings.index_dir, settings, embedder=fake_embedder)
+    index = load_index(settings.index_dir, settings)
+    assert index.manifest["hnsw"] and "HNSW" in type(index.faiss).__name__
+    _, ids = index.dense_search(index.vectors[:1], 1)
+    assert ids[0, 0] == 0
+
+
+def test_missing_and_not_an_index(tmp_path):
+    with pytest.raises(IndexLoadError, match="no index here"):
+        load_index(tmp_path / "nothing")
+    with pytest.raises(IndexLoadError, match="no manifest.json"):
+        load_index(tmp_path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(IndexLoadError, match="it is a file"):
+        load_index(tmp_path / "file")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "manifest.json").write_text("{not json"), "corrupt manifest.json"),
+    (lambda d: (d / "vectors.npy").write_bytes((d / "vectors.npy").read_bytes()[:-10]), "vectors.npy has"),
+    (lambda d: (d / "passages.parquet").unlink(), "passages.parquet is missing"),
+    (lambda d: (d / "faiss.index").write_bytes(b"\0" * (d / "faiss.index").stat().st_size), "corrupt index file faiss.index"),
+    (lambda d: (d / "passages.parquet").write_bytes(b"x" * (d / "passages.parquet").stat().st_size), "corrupt index file passages.parquet"),
+    (lambda d: _edit_manifest(d, schema_version=99), "schema version 99"),
+    (lambda d: _edit_manifest(d, passages=3), "counts disagree"),
+])
+def test_corrupt_index_refused(built, damage, message):
+    from pathlib import Path
+
+    damage(Path(built))
+    with pytest.raises(IndexLoadError, match=message) as err:
+        load_index(built)
+    assert "\n" not in str(err.value)
+
+
+def _edit_manifest(folder, **changes):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_other_embedder_refused(built, settings, tmp_path):
+    other = tmp_path / "other-embedder"
+    other.mkdir()
+    (other / "config.json").write_text('{"hidden_size": 8}')
+    with pytest.raises(IndexLoadError, match="built with embedder"):
+        load_index(built, settings.with_overrides(embedder=str(other)))
+    with pytest.raises(IndexLoadError, match="dim 384, the embedder makes dim 8"):
+        load_index(built, settings, FakeEmbedder(dim=8))
+    load_index(built, settings, FakeEmbedder())  # same embedder and dim: fine

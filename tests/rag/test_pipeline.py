@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.pipeline import Pipeline, find_span
+from rag.prompt import ABSTAIN_ANSWER
+
+TIMINGS = {"retrieve_s", "prompt_s", "generate_s", "total_s"}
+
+
+def test_rag_answer_has_sources_items_and_timings(tiny_pipeline):
+    answer = tiny_pipeline.ask("Who directed Jaws?")
+    assert answer.mode == "rag" and not answer.abstained and answer.generator == "tiny-gpt2"
+    assert answer.sources[0].title == "Jaws" and answer.sources[0].stage == "title-link"
+    assert len(answer.sources) == tiny_pipeline.settings.k and all(s.used for s in answer.sources)
+    assert TIMINGS <= set(answer.timings) and answer.timings["total_s"] >= answer.timings["generate_s"]
+    assert isinstance(answer.items, list)
+    json.dumps(answer.to_dict())  # JSON-serialisable as is
+
+
+def test_plain_mode_has_no_sources(tiny_pipeline):
+    answer = tiny_pipeline.ask("Who directed Jaws?", mode="plain")
+    assert answer.mode == "plain" and answer.sources == [] and not answer.abstained
+
+
+def test_abstains_when_retrieval_is_weak_and_nothing_links(tiny_pipeline):
+    answer = tiny_pipeline.ask("How do I bake sourdough bread at home?")
+    assert answer.abstained and answer.text == ABSTAIN_ANSWER and answer.items == []
+    assert answer.timings["generate_s"] < 0.05  # the generator is not called
+
+
+def test_a_linked_title_never_abstains(tiny_pipeline, monkeypatch):
+    monkeypatch.setattr(tiny_pipeline.settings, "abstain_threshold", 0.99)
+    assert not tiny_pipeline.ask("Who directed Jaws?").abstained
+    assert tiny_pipeline.ask("Which thriller has a big fish?").abstained
+
+
+def test_stream_ends_with_the_same_answer_as_ask(tiny_pipeline):
+    steps = list(tiny_pipeline.ask_stream("Who directed Inception?"))
+    assert all(a is None for _, a in steps[:-1])
+    text, answer = steps[-1]
+    assert answer is not None and text == answer.text == tiny_pipeline.ask("Who directed Inception?").text
+    assert "first_token_s" in answer.timings
+
+
+def test_ask_batch_keeps_order_and_abstains(tiny_pipeline):
+    questions = ["Who directed Jaws?", "How do I bake sourdough bread at home?", "Who wrote Inception?"]
+    answers = tiny_pipeline.ask_batch(questions, progress=False)
+    assert [a.question for a in answers] == questions
+    assert [a.abstained for a in answers] == [False, True, False]
+    assert answers[0].sources[0].title == "Jaws"
+
+
+def test_plot_continues_the_opening(tiny_pipeline):
+    text = tiny_pipeline.plot("A lonely robot", genre="Comedy", max_new_tokens=6, seed=1)
+    assert text.startswith("A lonely robot")
+    answer = tiny_pipeline.ask("A lonely robot", mode="plot", max_new_tokens=6, seed=1)
+    assert answer.mode == "plot" and answer.sources == [] and answer.text.startswith("A lonely robot")
+    streamed = list(tiny_pipeline.plot_stream("A lonely robot", max_new_tokens=6, temperature=0.0))
+    assert streamed[-1] == tiny_pipeline.plot("A lonely robot", max_new_tokens=6, temperature=0.0)
+
+
+def test_bad_input_is_a_clear_error(tiny_pipeline):
+    with pytest.raises(ValueError, match="empty"):
+        tiny_pipeline.ask("   ")
+    with pytest.raises(ValueError, match="mode"):
+        tiny_pipeline.ask("Who directed Jaws?", mode="poetry")
+
+
+def test_find_span():
+    text = "Jaws (1975). Directed by Steven Spielberg."
+    assert find_span(text, "steven spielberg", ["steven spielberg"]) == (25, 41)
+    assert find_span(text, "Spielberg, Someone", ["Spielberg", "Someone"]) == (32, 41)
+    assert find_span(text, "Nobody", ["Nobody"]) is None
+
+
+def test_swap_index(tiny_pipeline, mem_index, embedder):
+    from tests.rag.conftest import hand_passages, make_index, _movies
+
+    small = make_index(hand_passages(_movies()[:2]), embedder)
+    tiny_pipeline.swap_index(small)
+    assert tiny_pipeline.retriever.index is small
+    tiny_pipeline.swap_index(mem_index)
+
+
+@pytest.mark.integration
+def test_smollm2_answers_who_directed_jaws(mem_index, embedder):
+    from rag.config import Settings
+    from rag.models import load_generator
+
+    settings = Settings(progress=False, generator="smollm2")
+    model, tokenizer, spec = load_generator(settings)
+    pipeline = Pipeline(mem_index, embedder, model, tokenizer, settings, generator_name=spec.name)
+    answer = pipeline.ask("Who directed Jaws?")
+    assert "Spielberg" in answer.text
+    assert answer.sources[0].title == "Jaws" and answer.sources[0].span is not None
+    streamed = list(pipeline.ask_stream("Who directed Jaws?"))[-1][1]
+    assert streamed.text == answer.text

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.config import Settings
+from rag.retrieve import Retriever, normalize
+
+
+@pytest.fixture(scope="module")
+def retriever(mem_index, embedder):
+    return Retriever(mem_index, embedder, Settings(progress=False))
+
+
+def keys(retrieval, n=None):
+    return [h.passage.key for h in retrieval.hits[:n]]
+
+
+def test_normalize_folds_case_accents_and_punctuation():
+    assert normalize("  Les Misérables!  ") == "les miserables"
+    assert normalize("Fast & Furious") == "fast and furious"
+
+
+def test_title_link_exact_and_case_insensitive(retriever):
+    r = retriever.search("who directed INCEPTION?")
+    assert r.linked
+    assert r.hits[0].passage.key == "card:inception (2010)"
+    assert r.hits[0].stage == "title-link" and r.hits[0].score == 1.0
+
+
+@pytest.mark.parametrize("question, first, other", [
+    ("Who directed Scarface 1983?", "card:scarface (1983)", "card:scarface (1932)"),
+    ("Who directed the 1932 Scarface?", "card:scarface (1932)", "card:scarface (1983)"),
+])
+def test_remakes_are_disambiguated_by_year(retriever, question, first, other):
+    r = retriever.search(question)
+    assert r.hits[0].passage.key == first and r.hits[0].stage == "title-link"
+    assert all(h.stage != "title-link" for h in r.hits if h.passage.key == other)
+
+
+def test_remakes_without_year_link_every_version(retriever):
+    r = retriever.search("Who directed Scarface?")
+    linked = {h.passage.key for h in r.hits if h.stage == "title-link"}
+    assert linked == {"card:scarface (1932)", "card:scarface (1983)"}
+
+
+def test_fuzzy_title_link_survives_a_typo(retriever):
+    r = retriever.search("Who directed Incepton?")
+    assert r.hits[0].passage.key == "card:inception (2010)"
+    assert r.hits[0].stage == "title-link" and 0.9 <= r.hits[0].score < 1.0
+
+
+def test_person_link(retriever):
+    r = retriever.search("Which films did christopher nolan direct?")
+    assert r.hits[0].passage.key == "person:christopher nolan:0" and r.hits[0].stage == "person-link"
+
+
+def test_tag_link_comes_first_for_topical_questions(retriever):
+    r = retriever.search("what films are about shark?")
+    assert r.hits[0].passage.key == "tag:shark:0" and r.hits[0].stage == "tag-link"
+
+
+def test_one_letter_title_needs_the_exact_name(retriever):
+    assert retriever.search("Who directed M?").hits[0].passage.key == "card:m (1931)"
+    r = retriever.search("I'm looking for a film, m")
+    assert not any(h.stage == "title-link" for h in r.hits)
+
+
+def test_unrelated_question_has_weak_dense_score_and_no_link(retriever):
+    r = retriever.search("How do I bake sourdough bread at home?")
+    assert not r.linked
+    assert r.best_dense < Settings().abstain_threshold
+
+
+def test_rrf_order_and_stages(retriever, mem_index):
+    """Fusion follows sum 1/(rrf_k + rank): found by both beats found by one; ties keep dense order."""
+    rows = {p.key: i for i, p in enumerate(mem_index.passages)}
+    a, b, c, d = (rows[k] for k in ("card:jaws (1975)", "plot:jaws (1975):0", "card:inception (2010)",
+                                    "plot:inception (2010):0"))
+    dense = [(a, 0.9), (b, 0.8), (c, 0.7)]
+    sparse = [c, d, a]
+    r = retriever._combine("zzz qqq", dense, sparse, k=4, years=None, genres=None)
+    rrf = lambda *ranks: sum(1 / (60 + x) for x in ranks)  # noqa: E731
+    expected = sorted({a: rrf(1, 3), b: rrf(2), c: rrf(3, 1), d: rrf(2)}.items(), key=lambda kv: -kv[1])
+    assert [rows_key for rows_key in keys(r)] == [mem_index.passages[i].key for i, _ in expected]
+    stages = {h.passage.key: h.stage for h in r.hits}
+    assert stages["card:jaws (1975)"] == "hybrid" and stages["plot:jaws (1975):0"] == "dense"
+    assert stages["plot:inception (2010):0"] == "bm25"
+    assert r.hits[0].score == pytest.approx(expected[0][1])
+
+
+def test_year_and_genre_filters(retriever):
+    r = retriever.search("crime films", years=(1970, 1990))
+    assert r.hits and all(h.passage.year and 1970 <= h.passage.year <= 1990 for h in r.hits)
+    r = retriever.search("films", genres=["crime"])
+    assert r.hits and all("crime" in [g.lower() for g in h.passage.genres] for h in r.hits)
+
+
+def test_k_and_batch_match_single(retriever):
+    questions = ["Who directed Jaws?", "Who wrote Inception?"]
+    batch = retriever.search_batch(questions, k=3)
+    assert [keys(r) for r in batch] == [keys(retriever.search(q, k=3)) for q in questions]
+    assert all(len(r.hits) == 3 for r in batch)

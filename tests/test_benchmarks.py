@@ -1,0 +1,128 @@
+"""The benchmark functions on a tiny in-memory setup (tiny GPT-2, a handful of movies), so the code path of
+`python -m benchmarks` keeps working. Numbers are not checked, only shapes and invariants."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from index.passages import build_passages
+from index.store import MovieIndex
+from rag.config import Settings
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tiny_gpt2_dir, tiny_tokenizer_dir, tmp_path_factory):
+    """tests/conftest.py `tiny_gpt2_dir`, rebuilt when its tokenizer came out empty (transformers 5 ignores
+    GPT2TokenizerFast(vocab_file=, merges_file=); same workaround as tests/rag/conftest.py `tiny_lm_dir`)."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    if len(AutoTokenizer.from_pretrained(tiny_gpt2_dir)) > 1:
+        return tiny_gpt2_dir
+    out = tmp_path_factory.mktemp("tiny_lm")
+    tokenizer = GPT2TokenizerFast(vocab=str(tiny_tokenizer_dir / "vocab.json"),
+                                  merges=str(tiny_tokenizer_dir / "merges.txt"), model_max_length=512)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=512, n_embd=32, n_layer=2, n_head=2,
+                               bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture
+def settings(tiny_lm) -> Settings:
+    return Settings(generator=str(tiny_lm), progress=False, max_new_tokens=4, batch_size=2, k=3,
+                    abstain_threshold=0.0)
+
+
+@pytest.fixture
+def tiny_index(movies, embedder, settings) -> MovieIndex:
+    passages = build_passages(movies, settings)
+    vectors = embedder.encode([p.text for p in passages], normalize_embeddings=True, convert_to_numpy=True)
+    return MovieIndex(passages, vectors, {"sources": []})
+
+
+def test_questions_and_retrieval(tiny_index, embedder, settings):
+    from benchmarks.common import benchmark_questions
+    from benchmarks.retrieval import bench_retrieval
+
+    questions, source = benchmark_questions(tiny_index, 6, seed=1)
+    assert len(questions) == 6 and "titles" in source  # not a WikiMovies index → generated from titles
+    result = bench_retrieval(tiny_index, embedder, settings, [q.question for q in questions], k=3)
+    for name in ("query_encode", "dense", "bm25", "hybrid", "hybrid_linked"):
+        assert result[name]["n"] == 6 and result[name]["p50"] >= 0
+    assert result["linked_questions"] >= 1  # "Who directed Jaws?"-style questions link their film
+
+
+def test_answers_naive_levers_and_report(tiny_index, embedder, settings, tiny_lm):
+    from benchmarks.answers import bench_answers
+    from benchmarks.common import title_questions
+    from benchmarks.levers import bench_levers
+    from benchmarks.naive import bench_naive
+    from benchmarks.report import check_targets, headline, summary_text
+    from rag.models import load_generator
+    from rag.pipeline import Pipeline
+
+    questions = title_questions(tiny_index, 3)
+    model, tokenizer, _ = load_generator(settings)
+    answers = bench_answers(Pipeline(tiny_index, embedder, model, tokenizer, settings), questions)
+    assert answers["sequential"]["n"] == 3 and answers["first_token"]["n"] == 3
+    assert answers["batched_questions_per_s"] > 0 and answers["new_tokens"]["max"] <= 4 + 2  # tokenizer round trip
+    naive = bench_naive(str(tiny_lm), embedder, tiny_index, questions[:2], k=2, max_new_tokens=3)
+    assert naive["per_answer"]["n"] == 2 and naive["cards"] == 5
+    levers = bench_levers(tiny_index, embedder, model, tokenizer, settings, questions[:2], ["threads_1", "no_newline_stop"])
+    assert {"baseline", "threads_1", "no_newline_stop"} <= set(levers)
+    assert all("error" not in r for r in levers.values() if isinstance(r, dict)), levers
+
+    head = headline({"answers": answers, "naive": naive, "levers": levers})
+    assert head["answer_rag_p50_s"] == answers["sequential"]["p50"] and head["speedup_vs_naive"] > 0
+    result = {**head, "targets": check_targets(head), "sections": {"levers": levers}}
+    assert result["targets"]["answer_rag_p50_s"]["met"] in (True, False)
+    assert "RAG answer p50" in summary_text(result)
+    json.dumps(result)  # serialisable
+
+
+def test_build_and_add_never_reembed(tmp_path, embedder, settings):
+    from benchmarks.build import bench_add, bench_build, synthetic_movies_csv
+    from index.build import build_index
+
+    catalog = synthetic_movies_csv(tmp_path / "films.csv", 4, seed=3)
+    build = bench_build([str(catalog)], tmp_path)
+    assert build["passages"] > 4 and build["build_ratio_vs_raw_encode"] > 0
+    build_index([str(catalog)], str(tmp_path / "idx"), settings, embedder=embedder)
+    add = bench_add(str(tmp_path / "idx"), tmp_path, settings, embedder, n_films=3)
+    assert add["reembedded_existing"] == 0 and add["new"] >= 3 and add["embedded"] == add["encoded_texts"]
+    assert add["passages_after"] > add["passages_before"]
+
+
+def test_scaling_small(embedder, settings):
+    from benchmarks.report import scaling_text
+    from benchmarks.scaling import bench_scaling
+
+    result = bench_scaling(embedder, settings, sizes=[60, 120], queries=5, k=3, pool=20, embed_sample=16)
+    assert [r["passages"] for r in result["rows"]] == [60, 120]
+    assert all(0.0 <= r["hnsw_recall_at_3"] <= 1.0 for r in result["rows"])
+    assert "recall@3" in scaling_text(result)
+
+
+def test_memory_helpers_and_cli_errors(tmp_path, capsys):
+    from benchmarks.__main__ import main
+    from benchmarks.memory import hwm_mb
+
+    assert (hwm_mb(os.getpid()) or 1) > 0
+    assert main(["scaling", "--out", str(tmp_path / "s.json"), "--sizes", "0"]) == 1
+    assert capsys.readouterr().err.startswith("error:")
+
+
+def test_onnx_encoder_matches_torch(tmp_path, embedder):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from benchmarks.onnx_encoder import OnnxEncoder
+
+    texts = ["Who directed Jaws?", "Inception (2010). Directed by Christopher Nolan."]
+    got = OnnxEncoder(embedder, tmp_path).encode(texts)
+    want = embedder.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(got - want).max() < 1e-4
