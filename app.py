@@ -91,7 +91,7 @@ def build_ui(demo: Demo):
                 with gr.Row():
                     rebuild_btn = gr.Button("Rebuild index from uploads", variant="primary", elem_id="rebuild-btn")
                     extend_btn = gr.Button("Add uploads to the live index", elem_id="extend-btn")
-                status = gr.Markdown(elem_id="index-status")
+                status = gr.Markdown("No index job yet.", elem_id="index-status", min_height=60)
                 gr.Markdown("### Live index")
                 manifest = gr.Markdown(demo.manifest_markdown(), elem_id="manifest")
                 files.change(demo.preview, files, [detected, preview], api_name="preview")
@@ -111,15 +111,16 @@ def build_ui(demo: Demo):
             def on_progress(done: int, total: int) -> None:
                 progress((done, max(total, 1)), desc="Embedding passages", unit="passages")
 
+            progress(0.0, desc="Reading the catalogs and embedding passages")
             message = demo.update_index(paths, extend, on_progress=on_progress)
             choices = demo.genre_choices()
             return message, demo.manifest_markdown(), gr.Dropdown(choices=choices), gr.Dropdown(choices=choices)
 
         index_outputs = [status, manifest, genre_filter, plot_genre]
         rebuild_btn.click(lambda p, progress=gr.Progress(): update_index(p, False, progress), files, index_outputs,
-                          concurrency_limit=1, api_name="rebuild")
+                          concurrency_limit=1, api_name="rebuild", show_progress_on=status)
         extend_btn.click(lambda p, progress=gr.Progress(): update_index(p, True, progress), files, index_outputs,
-                         concurrency_limit=1, api_name="extend")
+                         concurrency_limit=1, api_name="extend", show_progress_on=status)
     return ui
 
 

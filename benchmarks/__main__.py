@@ -32,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     d = Settings()
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
                                 epilog="`python -m benchmarks scaling --help` for the corpus-size curve.")
-    p.add_argument("--index", default=d.index_dir, help=f"index folder to benchmark (default {d.index_dir}, built from "
-                   "the sample catalog if missing); e.g. a WikiMovies index")
+    p.add_argument("--index", help=f"index folder to benchmark, e.g. a WikiMovies index (default {d.index_dir}, "
+                   "built from the sample catalog if missing)")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--questions", type=int, default=200, help="retrieval questions (default 200)")
     p.add_argument("--answers", type=int, default=50, help="questions answered by our pipeline and the naive one (default 50)")
@@ -43,11 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--build-source", action="append", help="catalog(s) for the build benchmark (default: "
                    f"{DEFAULT_BUILD_SOURCE.name} from the shared data when present, else the sample catalog)")
     p.add_argument("--add-films", type=int, default=100, help="films added in the incremental add benchmark (default 100)")
-    p.add_argument("--lever-questions", type=int, default=20, help="questions per speed lever (default 20)")
+    p.add_argument("--lever-questions", type=int, default=30, help="questions per speed lever (default 30)")
     p.add_argument("--levers", help="comma-separated lever names (default: all; see benchmarks/levers.py)")
     for name in ("build", "add", "onnx", "levers", "naive", "app"):
         p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
     p.add_argument("--generator", help="generator folder or id (default: as the app resolves it)")
+    p.add_argument("--num-threads", type=int, help="torch intra-op threads for the whole run (default: all cores)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -86,6 +87,16 @@ def _build_sources(args) -> list[str]:
     return [str(DEFAULT_BUILD_SOURCE)] if DEFAULT_BUILD_SOURCE.exists() else [Settings().sample_catalog]
 
 
+def _movies(index_dir: str) -> list | None:
+    from index.records import IndexLoadError
+    from index.store import load_movies
+
+    try:
+        return load_movies(index_dir)
+    except IndexLoadError:
+        return None
+
+
 def run(args) -> dict:
     """The main benchmark; returns the result dict (also written to args.out after each section)."""
     from benchmarks.report import check_targets, headline
@@ -96,8 +107,17 @@ def run(args) -> dict:
 
     progress = not args.no_progress
     out = Path(args.out)
-    settings = Settings().with_overrides(index_dir=str(Path(args.index).absolute()), generator=args.generator,
-                                         seed=args.seed, progress=progress)
+    if args.index:  # a bad --index fails now, in seconds, not after the build benchmark
+        from index.store import check_embedder, read_manifest
+
+        check_embedder(read_manifest(args.index), args.index, Settings())
+    settings = Settings().with_overrides(index_dir=str(Path(args.index).absolute()) if args.index else None,
+                                         generator=args.generator,
+                                         seed=args.seed, progress=progress, num_threads=args.num_threads)
+    if settings.num_threads:
+        import torch
+
+        torch.set_num_threads(settings.num_threads)
     started = time.perf_counter()
     sections: dict = {}
     result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
@@ -123,7 +143,7 @@ def run(args) -> dict:
             save("build", bench_build(_build_sources(args), workdir, progress))
 
         embedder = load_embedder(settings=settings)
-        index_dir = ensure_index(settings, embedder=embedder)
+        index_dir = settings.index_dir if args.index else ensure_index(settings, embedder=embedder)
         if not args.skip_add:
             from benchmarks.build import bench_add
 
@@ -132,7 +152,7 @@ def run(args) -> dict:
 
         index = load_index(index_dir, settings, embedder)
         questions, source = benchmark_questions(index, max(args.questions, args.answers, args.lever_questions),
-                                                args.seed, args.question_source)
+                                                args.seed, args.question_source, _movies(index_dir))
         result["index"] = {"path": index_dir, "movies": index.manifest.get("movies"), "passages": len(index),
                            "kinds": index.manifest.get("kinds"), "hnsw": bool(index.manifest.get("hnsw")),
                            "sources": [s.get("path") for s in index.manifest.get("sources", [])]}
@@ -223,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     from rag.models import ModelUnavailable
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--no-progress" in argv:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars of model loads
     try:
         if argv[:1] == ["scaling"]:
             result = run_scaling(_scaling_parser().parse_args(argv[1:]))

@@ -17,8 +17,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WIKIMOVIES_TEST = SHARED_DATA / "wikimovies" / "questions" / "wiki_entities_test.txt"
 PACKAGES = ("torch", "transformers", "sentence-transformers", "faiss-cpu", "bm25s", "numpy", "gradio",
             "gradio_client", "onnxruntime", "onnx", "psutil")
-TITLE_TEMPLATES = ("Who directed {t}?", "What year was {t} released?", "Who starred in {t}?",
-                   "What genre is {t}?", "Who wrote {t}?")
+TITLE_TEMPLATES = (  # (question, Movie field holding the gold answers)
+    ("Who directed {t}?", "directors"), ("What year was {t} released?", "year"), ("Who starred in {t}?", "cast"),
+    ("What genre is {t}?", "genres"), ("Who wrote {t}?", "writers"))
 
 
 def stats(values: list[float], scale: float = 1.0, digits: int = 4) -> dict:
@@ -105,19 +106,30 @@ def is_wikimovies_index(index) -> bool:
     return any(str(s.get("format", "")).startswith("wikimovies") for s in index.manifest.get("sources", []))
 
 
-def title_questions(index, n: int, seed: int = 42) -> list:
-    """Questions generated from the index's own film titles (gold answers unknown → empty)."""
+def title_questions(index, n: int, seed: int = 42, movies: list | None = None) -> list:
+    """Questions about the index's own films; with their Movie records, gold answers come from the fields."""
     from rag.questions import Question
 
-    titles = sorted({p.title for p in index.passages if p.kind == "card"})
-    if not titles:
-        titles = sorted({p.title for p in index.passages}) or ["Jaws"]
     rng = random.Random(seed)
-    return [Question(TITLE_TEMPLATES[i % len(TITLE_TEMPLATES)].format(t=rng.choice(titles)), [], None, None)
+    if movies:
+        out = []
+        for i in range(n):
+            template, name = TITLE_TEMPLATES[i % len(TITLE_TEMPLATES)]
+            for _ in range(50):  # a film that has this field; else the last one tried, without gold
+                movie = rng.choice(movies)
+                value = getattr(movie, name)
+                gold = [str(value)] if isinstance(value, int) else list(value or [])
+                if gold:
+                    break
+            out.append(Question(template.format(t=movie.title), gold, name, movie.title))
+        return out
+    titles = sorted({p.title for p in index.passages if p.kind == "card"}) or sorted({p.title for p in index.passages})
+    titles = titles or ["Jaws"]
+    return [Question(TITLE_TEMPLATES[i % len(TITLE_TEMPLATES)][0].format(t=rng.choice(titles)), [], None, None)
             for i in range(n)]
 
 
-def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto") -> tuple[list, str]:
+def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto", movies: list | None = None) -> tuple[list, str]:
     """(n questions, where they came from). auto → WikiMovies test questions when that file exists and the index
     was built from the WikiMovies KB, else questions generated from the index's titles."""
     use_wm = source == "wikimovies" or (source == "auto" and WIKIMOVIES_TEST.exists() and is_wikimovies_index(index))
@@ -127,7 +139,8 @@ def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto") -> 
         questions = read_questions(WIKIMOVIES_TEST)
         picked = random.Random(seed).sample(questions, min(n, len(questions)))
         return picked, f"WikiMovies test ({WIKIMOVIES_TEST.name}), {len(picked)} sampled with seed {seed}"
-    return title_questions(index, n, seed), f"generated from the index's titles ({n}, seed {seed})"
+    gold = " with gold answers from the films' records" if movies else ""
+    return title_questions(index, n, seed, movies), f"generated from the index's titles{gold} ({n}, seed {seed})"
 
 
 def hits_at_1(answers: list, questions: list) -> float | None:

@@ -79,6 +79,7 @@ def app_peak_rss(index_dir: str | None = None, timeout_s: float = 300) -> dict:
         results: list[dict] = []
         run_client(url, [QUESTION], time.monotonic() + timeout_s, timeout_s, results)
         time.sleep(0.3)  # one more sample after the answer
+        after_rss = sampler.rss() / 2**20
         peak_hwm = hwm_mb(server.pid)
     finally:
         sampler.stop.set()
@@ -89,7 +90,8 @@ def app_peak_rss(index_dir: str | None = None, timeout_s: float = 300) -> dict:
     peak = sampler.peak / 2**20
     return {"method": "app", "ok": bool(result.get("ok")), "error": result.get("error"),
             "answer_correct": result.get("correct"), "answer_latency_s": round(result.get("latency_s") or 0, 3),
-            "startup_s": round(ready_s, 1), "rss_ready_mb": round(ready_rss, 1), "rss_peak_sampled_mb": round(peak, 1),
+            "startup_s": round(ready_s, 1), "rss_ready_mb": round(ready_rss, 1),
+            "rss_after_answer_mb": round(after_rss, 1), "rss_peak_sampled_mb": round(peak, 1),
             "vm_hwm_mb": peak_hwm, "peak_rss_mb": round(max(peak, peak_hwm or 0), 1),
             "index": index_dir or "default (settings.index_dir)"}
 

@@ -48,8 +48,11 @@ def bench_retrieval(index, embedder, settings: Settings, questions: list[str], k
             fn(q)
             times[name].append(time.perf_counter() - start)
     linked = Retriever(index, embedder, settings)
-    n_linked = sum(1 for q in questions if linked.search(q, k=k).linked)
+    start = time.perf_counter()
+    batch = linked.search_batch(list(questions), k=k)
+    batch_s = time.perf_counter() - start
     out = {name: stats(t, scale=1000, digits=2) for name, t in times.items()}
-    out.update({"k": k, "questions": len(questions), "passages": len(index), "linked_questions": n_linked,
-                "faiss": type(index.faiss).__name__})
+    out.update({"k": k, "questions": len(questions), "passages": len(index), "faiss": type(index.faiss).__name__,
+                "linked_questions": sum(r.linked for r in batch),
+                "hybrid_linked_batch_questions_per_s": round(len(questions) / batch_s, 1)})
     return out

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from index.formats import merge_movies
 from index.passages import build_passages
-from index.records import IndexLoadError, Movie, Passage
+from index.records import CatalogError, IndexLoadError, Movie, Passage
 from index.sources import CatalogRead, combine, read_bytes, read_catalogs
 from index.store import (SCHEMA_VERSION, MovieIndex, check_embedder, embedder_hash, load_index, load_movies, read_manifest,
                          remove_tree, save_index)
@@ -211,7 +211,7 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
     Returns a report: movies, passages, embedded, seconds, passages_per_s, skipped, sources."""
     start = time.perf_counter()
     if not sources:
-        raise IndexLoadError("no catalog sources given")
+        raise CatalogError("no catalog sources given")
     reads = read_catalogs(list(sources), format, settings)
     movies = combine(reads)
     passages = build_passages(movies, settings)
@@ -256,7 +256,7 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
     start = time.perf_counter()
     target = Path(index_dir).absolute()
     if not sources:
-        raise IndexLoadError("no catalog sources given")
+        raise CatalogError("no catalog sources given")
     read_manifest(target)  # a clear error for a missing index before anything else
     with _locked(target):
         old = load_index(target, settings)

@@ -83,13 +83,15 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
         modes = parse_modes(args.modes)
         qset = load_questions(args.questions, args.format)
-        questions = select_questions(qset.questions, args.limit, args.stratify, args.per_type, settings.seed)
+        per_type = args.per_type or (None if args.limit else settings.eval_per_type)
+        questions = select_questions(qset.questions, args.limit, args.stratify, per_type, settings.seed)
         skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
         print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
               file=sys.stderr)
         pipeline = load_pipeline(settings, args.index)
         meta = {"questions_file": qset.path, "format": qset.format, "questions_read": len(qset.questions),
-                "skipped_lines": qset.skipped, "stratify": args.stratify, "per_type": args.per_type, "limit": args.limit}
+                "skipped_lines": qset.skipped, "stratify": args.stratify,
+                "per_type": per_type if args.stratify else None, "limit": args.limit}
         report = run_evaluation(pipeline, questions, modes, args.out, settings, args.bertscore_model, meta)
     except (QuestionsError, CatalogError, IndexLoadError, ModelUnavailable, OSError) as exc:
         print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)

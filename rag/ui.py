@@ -4,6 +4,7 @@ index uploads that build into a separate folder and swap in only when the new in
 from __future__ import annotations
 
 import html
+import logging
 import os
 import shutil
 import tempfile
@@ -13,6 +14,7 @@ from typing import Callable, Iterator
 
 from rag.config import Settings
 
+log = logging.getLogger(__name__)
 PREVIEW_ROWS = 8  # parsed movies shown per upload preview
 PREVIEW_COLUMNS = ["file", "format", "title", "year", "directors", "genres", "plot"]
 
@@ -101,11 +103,16 @@ class Demo:
             yield problem
             return
         answer = None
-        for text, answer in self.pipeline.ask_stream(
-                question.strip(), mode="rag", k=int(k) if k else None, years=year_range(year_from, year_to),
-                genres=list(genres) if genres else None, **gen_overrides(temperature, top_p, max_new_tokens)):
-            if answer is None:
-                yield text or "…"
+        try:
+            for text, answer in self.pipeline.ask_stream(
+                    question.strip(), mode="rag", k=int(k) if k else None, years=year_range(year_from, year_to),
+                    genres=list(genres) if genres else None, **gen_overrides(temperature, top_p, max_new_tokens)):
+                if answer is None:
+                    yield text or "…"
+        except Exception as exc:  # noqa: BLE001 - the page shows one line; the log keeps the trace
+            log.exception("ask failed")
+            yield f"Sorry, that failed: {one_line(exc)}"
+            return
         if answer is None:
             return
         title = f"Sources ({len(answer.sources)})" + (" · abstained" if answer.abstained else "")
@@ -126,14 +133,19 @@ class Demo:
         overrides = gen_overrides(temperature, top_p, max_new_tokens)
         done = {"rag": "", "plain": ""}
         for mode in ("rag", "plain"):
-            for text, answer in self.pipeline.ask_stream(question.strip(), mode=mode,
-                                                         k=int(k) if k else None, **overrides):
-                if answer is None:
-                    done[mode] = text
-                else:
-                    titles = ", ".join(dict.fromkeys(s.title for s in answer.sources))
-                    used = f"\n\nSources: {titles}" if mode == "rag" and titles else ""
-                    done[mode] = f"{answer.text}\n\n*Latency: {format_timings(answer.timings)}*{used}"
+            try:
+                for text, answer in self.pipeline.ask_stream(question.strip(), mode=mode,
+                                                             k=int(k) if k else None, **overrides):
+                    if answer is None:
+                        done[mode] = text
+                    else:
+                        titles = ", ".join(dict.fromkeys(s.title for s in answer.sources))
+                        used = f"\n\nSources: {titles}" if mode == "rag" and titles else ""
+                        done[mode] = f"{answer.text}\n\n*Latency: {format_timings(answer.timings)}*{used}"
+                    yield done["rag"], done["plain"]
+            except Exception as exc:  # noqa: BLE001 - one line on the page, the trace in the log
+                log.exception("compare (%s) failed", mode)
+                done[mode] = f"Sorry, that failed: {one_line(exc)}"
                 yield done["rag"], done["plain"]
 
     # ---- Plot tab
@@ -144,8 +156,11 @@ class Demo:
             yield problem
             return
         overrides = gen_overrides(temperature, None, max_new_tokens)
-        for text in self.pipeline.plot_stream(prompt.strip(), genre=genre or None, **overrides):
-            yield text
+        try:
+            yield from self.pipeline.plot_stream(prompt.strip(), genre=genre or None, **overrides)
+        except Exception as exc:  # noqa: BLE001 - one line on the page, the trace in the log
+            log.exception("plot failed")
+            yield f"Sorry, that failed: {one_line(exc)}"
 
     # ---- Index tab
     def manifest_markdown(self) -> str:
@@ -188,6 +203,7 @@ class Demo:
         """Rebuild (or extend) an index from uploads in self.uploads_dir and swap it in once loaded.
         Any failure leaves the live index serving and returns a one-line error."""
         from index.build import add_to_index, build_index
+        from index.records import CatalogError, IndexLoadError
         from index.store import load_index
 
         if not paths:
@@ -211,6 +227,8 @@ class Demo:
             self.live_dir = target
             return f"Done: {done} in {report.get('seconds', 0):.1f} s; the new index is now serving."
         except Exception as exc:  # noqa: BLE001 - user errors are one line; the old index keeps serving
+            if not isinstance(exc, (CatalogError, IndexLoadError, OSError, ValueError)):
+                log.exception("index update failed")
             return f"error: {one_line(exc)} (the previous index is still serving)"
         finally:
             self._index_lock.release()

@@ -129,6 +129,20 @@ def test_plot_streams_text_so_far_with_genre():
     assert pipe.calls[0] == {"prompt": "A shark", "genre": "Horror", "temperature": 0.8, "max_new_tokens": 40}
 
 
+def test_pipeline_failures_become_one_line_messages():
+    class Broken(FakePipeline):
+        def ask_stream(self, *args, **kwargs):
+            raise RuntimeError("model exploded\nTraceback ...")
+
+        def plot_stream(self, *args, **kwargs):
+            raise RuntimeError("no plot today")
+
+    demo = Demo(Broken(), Settings())
+    assert list(demo.ask("Who directed Jaws?")) == ["Sorry, that failed: model exploded"]
+    assert list(demo.compare("Who directed Jaws?"))[-1][1] == "Sorry, that failed: model exploded"
+    assert list(demo.plot("A shark"))[-1] == "Sorry, that failed: no plot today"
+
+
 def test_render_sources_without_sources():
     assert "No passages" in render_sources([])
 

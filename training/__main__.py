@@ -72,6 +72,8 @@ def add_finetune_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=d["max_steps"], help="cap on optimizer steps")
     p.add_argument("--max-minutes", type=float, help="stop and checkpoint after this many minutes")
     p.add_argument("--eval-steps", type=int, help="evaluate every N steps (default: every epoch)")
+    p.add_argument("--max-eval-examples", type=int, default=d["max_eval_examples"],
+                   help="validation examples per evaluation (default %(default)s; 0 = all)")
     p.add_argument("--logging-steps", type=int, default=d["logging_steps"])
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT/checkpoints")
     p.add_argument("--keep-checkpoints", action="store_true")
@@ -108,7 +110,7 @@ def run_finetune(args) -> dict:
         base=args.base, lora=args.lora, lora_r=args.lora_r, merge_lora=args.merge_lora, learning_rate=args.lr,
         epochs=args.epochs, per_device_batch=args.batch, grad_accum=args.grad_accum, max_length=args.max_length,
         warmup_steps=args.warmup_steps, max_steps=args.max_steps, max_minutes=args.max_minutes,
-        eval_steps=args.eval_steps, logging_steps=args.logging_steps, resume=args.resume,
+        eval_steps=args.eval_steps, max_eval_examples=args.max_eval_examples or None, logging_steps=args.logging_steps, resume=args.resume,
         keep_checkpoints=args.keep_checkpoints, seed=args.seed,
     )
     report = finetune(cfg, args.data, args.out, _settings(args))

@@ -3,7 +3,8 @@
 Example kinds (column `kind`):
   rag-retrieved  context retrieved from the index, as at inference; target = the gold answers found in it
                  (in context order), or the abstention answer when none is
-  rag-gold       the gold passage plus distractors (retrieved passages without any answer), shuffled
+  rag-gold       the gold passage plus distractors (retrieved passages without any answer), shuffled;
+                 without an index every non-abstain example is of this kind (random distractors)
   rag-abstain    distractors only; target = rag.prompt.ABSTAIN_ANSWER
   plain          the question alone (closed book, rag.prompt.render_plain_prompt); target = all answers
   lm             plot/overview chunks of at most max_length tokens; loss on every token
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.config import Settings
-from training.kb_questions import gold_ref
+from training.examples import RagRenderer, lm_examples, render_plain
 from training.qa_pairs import DataError, QAPair, load_test_guard, read_hf_dataset, read_qa_file
 
 STYLES = ("rag", "plain", "both")
@@ -105,136 +106,6 @@ def _split_key(pair: QAPair) -> str:
 
 def is_validation(key: str, val_share: float) -> bool:
     return int(hashlib.md5(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < val_share
-
-
-# ---------------------------------------------------------------- rendering
-
-def _norm(text: str) -> str:
-    from rag.metrics import normalize_answer
-
-    return normalize_answer(text)
-
-
-def answers_in_context(answers: list[str], context: str) -> list[str]:
-    """Gold answers that occur (whole words, normalised) in the context, in order of first occurrence."""
-    haystack = f" {_norm(context)} "
-    found = []
-    for answer in dict.fromkeys(answers):
-        pos = haystack.find(f" {_norm(answer)} ") if _norm(answer) else -1
-        if pos >= 0:
-            found.append((pos, answer))
-    return [a for _, a in sorted(found)]
-
-
-def _has_answer(passage, answers: list[str]) -> bool:
-    return bool(answers_in_context(answers, passage.text))
-
-
-def _completion(prompt: str, answer: str) -> str:
-    """Base-model prompts ending in "Answer:" get the leading space the model would generate."""
-    return answer if not prompt or prompt[-1].isspace() else " " + answer
-
-
-class RagRenderer:
-    """Renders QA pairs with rag.prompt.render_rag_prompt over retrieved / gold / distractor passages."""
-
-    def __init__(self, tokenizer, settings: Settings, cfg: PrepareConfig, index=None, embedder=None,
-                 pool: list | None = None) -> None:
-        self.tokenizer, self.settings, self.cfg = tokenizer, settings, cfg
-        self.k = cfg.k or settings.k
-        self.retriever = None
-        if index is not None:
-            from rag.retrieve import Retriever
-
-            self.retriever = Retriever(index, embedder, settings)
-            pool = index.passages
-        self.pool = pool or []
-        self.by_ref: dict[str, list] = {}
-        for p in self.pool:
-            if p.kind in ("card", "person", "tag"):
-                self.by_ref.setdefault(gold_ref(p.kind, p.movie_id if p.kind == "card" else p.title), []).append(p)
-        self.rng = random.Random(cfg.seed)
-
-    def candidates(self, pairs: list[QAPair]) -> list[list]:
-        """Retrieved passages per question (more than k, so distractors remain); random ones without an index."""
-        if self.retriever is None:
-            return [self.rng.sample(self.pool, min(len(self.pool), self.k * 3)) for _ in pairs]
-        out = []
-        batch = 64
-        for start in range(0, len(pairs), batch):
-            chunk = pairs[start:start + batch]
-            for retrieval in self.retriever.search_batch([p.question for p in chunk], k=self.k + 5):
-                out.append([hit.passage for hit in retrieval.hits])
-        return out
-
-    def render(self, pair: QAPair, retrieved: list) -> dict | None:
-        from rag.prompt import ABSTAIN_ANSWER, format_answer, render_rag_prompt
-
-        gold = [p for ref in pair.gold_keys for p in self.by_ref.get(ref, []) if _has_answer(p, pair.answers)]
-        gold += [p for p in retrieved if p not in gold and _has_answer(p, pair.answers)]
-        distractors = [p for p in retrieved if not _has_answer(p, pair.answers)]
-        if self.retriever is None and not gold:
-            return None  # no index and no known gold passage: nothing to ground the answer in
-        u = self.rng.random()
-        if u < self.cfg.abstain_share and distractors:
-            kind, passages = "rag-abstain", distractors[: self.k]
-        elif u < self.cfg.abstain_share + self.cfg.gold_share and gold:
-            passages = distractors[: self.k - 1]
-            passages.insert(self.rng.randrange(len(passages) + 1), gold[0])
-            kind = "rag-gold"
-        elif self.retriever is not None:
-            kind, passages = "rag-retrieved", retrieved[: self.k]
-        else:
-            return None
-        target = ABSTAIN_ANSWER if kind == "rag-abstain" else format_answer(pair.answers)
-        if kind == "rag-retrieved":  # the target is only known after packing: leave room for either
-            target = max(target, ABSTAIN_ANSWER, key=len)
-        answer_tokens = len(self.tokenizer(" " + target, add_special_tokens=False).input_ids) + 1  # + eos
-        settings = self.settings.with_overrides(
-            max_prompt_tokens=min(self.settings.max_prompt_tokens, self.cfg.max_length - answer_tokens), k=self.k)
-        prompt = render_rag_prompt(self.tokenizer, pair.question, passages, settings)
-        present = answers_in_context(pair.answers, prompt.replace(pair.question, " "))
-        if kind == "rag-gold" and not present:  # packing cut the gold passage: put it first
-            prompt = render_rag_prompt(self.tokenizer, pair.question, [gold[0]] + distractors[: self.k - 1], settings)
-            present = answers_in_context(pair.answers, prompt.replace(pair.question, " "))
-        if (kind == "rag-abstain" and present) or (kind == "rag-gold" and not present):
-            return None
-        target = format_answer(present) if present else ABSTAIN_ANSWER
-        return _example(prompt, _completion(prompt, target), kind, pair)
-
-
-def _example(prompt: str, completion: str, kind: str, pair: QAPair | None = None, source: str = "",
-             add_eos: bool = True) -> dict:
-    return {
-        "prompt": prompt, "completion": completion, "add_eos": add_eos, "kind": kind,
-        "source": pair.source if pair else source, "question": pair.question if pair else "",
-        "answers": list(pair.answers) if pair else [],
-    }
-
-
-def render_plain(pair: QAPair, tokenizer, settings: Settings) -> dict:
-    from rag.prompt import format_answer, render_plain_prompt
-
-    prompt = render_plain_prompt(tokenizer, pair.question, settings)
-    return _example(prompt, _completion(prompt, format_answer(pair.answers)), "plain", pair)
-
-
-def lm_examples(movies: list, tokenizer, max_length: int, source: str) -> list[dict]:
-    """Each plot/overview as "Title (year): plot", cut into chunks of at most max_length - 1 tokens."""
-    out = []
-    for movie in movies:
-        if not movie.plot or not movie.plot.strip():
-            continue
-        title = f"{movie.title} ({movie.year})" if movie.year else movie.title
-        text = f"{title}: {' '.join(movie.plot.split())}"
-        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        offsets = enc["offset_mapping"]
-        size = max_length - 1  # room for eos
-        for start in range(0, len(offsets), size):
-            end = min(start + size, len(offsets))
-            chunk = text[offsets[start][0]: offsets[end - 1][1]]
-            out.append({**_example("", chunk, "lm", source=source, add_eos=end == len(offsets)), "question": title})
-    return out
 
 
 # ---------------------------------------------------------------- tokenizing (loss on answers only)
@@ -383,14 +254,15 @@ def _make_renderer(cfg: PrepareConfig, settings: Settings, tokenizer, movies_by_
         from index.store import load_index
         from rag.models import load_embedder
 
-        return RagRenderer(tokenizer, settings, cfg, index=load_index(cfg.index_dir, settings),
-                           embedder=load_embedder(settings=settings))
+        return RagRenderer(tokenizer, settings, cfg.max_length, cfg.gold_share, cfg.abstain_share, cfg.k, cfg.seed,
+                           index=load_index(cfg.index_dir, settings), embedder=load_embedder(settings=settings))
     if cfg.qa_files or cfg.hf_datasets:
         raise DataError("RAG examples for question files need retrieved contexts: pass --index (or --style plain)")
     from index.passages import build_passages
 
     movies = [m for ms in movies_by_catalog.values() for m in ms]
-    return RagRenderer(tokenizer, settings, cfg, pool=build_passages(movies, settings))
+    return RagRenderer(tokenizer, settings, cfg.max_length, cfg.gold_share, cfg.abstain_share, cfg.k, cfg.seed,
+                       pool=build_passages(movies, settings))
 
 
 def _features():

@@ -46,6 +46,8 @@ class FinetuneConfig:
     keep_checkpoints: bool = False  # keep <out>/checkpoints after a run that finished
     resume: bool = False  # continue from the last checkpoint in <out>/checkpoints
     eval_batch: int = 8  # examples per evaluation forward pass
+    max_eval_examples: int | None = 200  # validation examples scored at each evaluation (None = all)
+    group_by_length: bool = True  # batch examples of similar length (less padding, faster on CPU)
 
     @property
     def effective_batch(self) -> int:
@@ -164,6 +166,8 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     model, tokenizer, spec = _load_base(cfg.base, settings)
     meta = read_meta(data_dir)
     train, val, dropped = _tokenized_splits(data_dir, tokenizer, cfg.max_length, settings.progress)
+    if val is not None and cfg.max_eval_examples and len(val) > cfg.max_eval_examples:
+        val = val.shuffle(seed=cfg.seed).select(range(cfg.max_eval_examples))
 
     trainable, total = _count_params(model)
     if cfg.lora:
@@ -203,6 +207,7 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
         logging_first_step=True,
         report_to="none",
         disable_tqdm=not settings.progress,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,
@@ -235,7 +240,7 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     generation.save_pretrained(out)
 
     report = {
-        "base": cfg.base, "base_resolved": spec.name, "lora": cfg.lora, "merged": cfg.lora and cfg.merge_lora,
+        "base": cfg.base, "base_model": _portable_base(cfg.base), "base_resolved": spec.name, "lora": cfg.lora, "merged": cfg.lora and cfg.merge_lora,
         "config": asdict(cfg), "effective_batch": cfg.effective_batch, "data": str(data_dir),
         "data_sources": sorted((meta.get("sources") or {}).keys()), "data_kinds": meta.get("kinds", {}),
         "train_examples": len(train), "validation_examples": len(val) if val is not None else 0,

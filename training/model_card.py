@@ -52,7 +52,7 @@ def _yaml_list(items: list[str]) -> str:
 def write_model_card(out: Path, report: dict, meta: dict) -> Path:
     """README.md with a YAML header (base_model, library_name, tags, datasets, metrics) and the run's numbers."""
     cfg = report["config"]
-    base = report["base"]
+    base = report.get("base_model") or report["base"]
     lora = report["lora"] and not report["merged"]
     tags = ["text-generation", "movies", "question-answering", "rag", "movie-rag"] + (["lora", "peft"] if report["lora"] else [])
     datasets = report["data_sources"] or ["custom"]

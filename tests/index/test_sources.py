@@ -220,3 +220,25 @@ def test_hf_dataset_offline(monkeypatch):
     assert detect_format("hf:Pablinho/movies-dataset") == "hf"
     with pytest.raises(CatalogError, match="hub cannot be reached"):
         read_catalog("hf:Pablinho/movies-dataset")
+
+
+def test_hf_dataset_read_through_datasets(monkeypatch):
+    import datasets
+    import pandas as pd
+
+    frame = pd.DataFrame({"Release_Date": ["2022-03-01"], "Title": ["The Batman"], "Overview": ["Batman."],
+                          "Popularity": [3827.6], "Vote_Count": [1151], "Vote_Average": [8.1],
+                          "Original_Language": ["en"], "Genre": ["Crime, Mystery"], "Poster_Url": [""]})
+    calls = []
+
+    class FakeDataset:
+        def to_pandas(self):
+            return frame
+
+    monkeypatch.setattr("rag.models.hub_reachable", lambda timeout: True)
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, split: calls.append((name, split)) or FakeDataset())
+    read = read_catalog("hf:Pablinho/movies-dataset")
+    assert calls == [("Pablinho/movies-dataset", "train")] and read.format == "hf"
+    m = read.movies[0]
+    assert (m.title, m.year, m.rating, m.votes, m.genres) == ("The Batman", 2022, 8.1, 1151, ["Crime", "Mystery"])
+    assert m.source == "hf:Pablinho/movies-dataset"

@@ -1,4 +1,4 @@
-"""training.data / qa_pairs / kb_questions: sources, metadata-derived QA, RAG-rendered examples, masking."""
+"""training.data / examples / qa_pairs / kb_questions: sources, metadata-derived QA, RAG-rendered examples, masking."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ import pytest
 
 from rag.config import Settings
 from tests.conftest import require_shared
-from training.data import (PrepareConfig, answers_in_context, lm_examples, load_prepared, prepare, read_meta,
-                           tokenize_example)
+from training.data import PrepareConfig, load_prepared, prepare, read_meta, tokenize_example
+from training.examples import answers_in_context, lm_examples
 from training.kb_questions import FORWARD_TEMPLATES, REVERSE_TEMPLATES, kb_qa_pairs
 from training.qa_pairs import DataError, read_hf_dataset, read_qa_file
 
