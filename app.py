@@ -44,8 +44,8 @@ def build_ui(demo: Demo):
                                         label="Temperature (0 = greedy)", render=False)
                 top_p = gr.Slider(0.1, 1.0, value=s.top_p, step=0.05, label="top_p", render=False)
                 max_new = gr.Slider(4, 128, value=s.max_new_tokens, step=1, label="Max new tokens", render=False)
-                year_from = gr.Number(label="Year from", precision=0, render=False)
-                year_to = gr.Number(label="Year to", precision=0, render=False)
+                year_from = gr.Number(label="From year (blank = any)", precision=0, render=False)
+                year_to = gr.Number(label="To year (blank = any)", precision=0, render=False)
                 genre_filter = gr.Dropdown(genres, multiselect=True, label="Genres", render=False)
 
                 question_box = gr.Textbox(placeholder="Ask about a movie, e.g. Who directed Jaws?", show_label=False,

@@ -33,9 +33,9 @@ PLOT_SYSTEM = "You are a screenwriter. Continue the movie plot you are given, in
 _EXAMPLES = [
     (["The Silent Harbor (1961). Directed by Anna Berg. Written by Paul Lind. Starring Mia Holm, Erik Sand. "
       "Genre: Drama. Language: Swedish.",
-      "Northern Lights (1964). Directed by Paul Lind. Starring Mia Holm. Genre: Romance."],
+      "Paul Lind — director of: Northern Lights (1964); writer of: The Silent Harbor (1961)."],
      "who directed The Silent Harbor?", "Anna Berg"),
-    (["Mia Holm. Starred in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970).",
+    (["Mia Holm — actor in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970).",
       "The Long Winter (1970). Directed by Erik Sand. Starring Mia Holm, Jon Vik. Genre: Drama."],
      "what films did Mia Holm star in?", "The Silent Harbor, Northern Lights, The Long Winter"),
 ]

@@ -32,11 +32,12 @@ def check_text(text: str | None, max_chars: int, what: str = "question") -> str 
 
 
 def year_range(year_from: float | None, year_to: float | None) -> tuple[int, int] | None:
-    """(lo, hi) from two optional number fields; one open end becomes a wide bound; None = no filter."""
-    if year_from in (None, "") and year_to in (None, ""):
+    """(lo, hi) from two optional number fields (empty or 0 = open); one open end becomes a wide bound;
+    None = no filter."""
+    if not year_from and not year_to:
         return None
-    lo = int(year_from) if year_from not in (None, "") else 0
-    hi = int(year_to) if year_to not in (None, "") else 9999
+    lo = int(year_from) if year_from else 0
+    hi = int(year_to) if year_to else 9999
     return (min(lo, hi), max(lo, hi))
 
 
@@ -75,9 +76,13 @@ def gen_overrides(temperature: float | None, top_p: float | None, max_new_tokens
     return {k: v for k, v in out.items() if v is not None}
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def one_line(exc: BaseException, paths: list[str] = ()) -> str:
+    """The first line of an error, with upload paths (long temp folders) shortened to file names."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    for path in sorted(paths, key=len, reverse=True):
+        text = text.replace(str(path), os.path.basename(str(path)))
+    return text
 
 
 # ---------------------------------------------------------------- the demo's state and callbacks
@@ -170,7 +175,8 @@ class Demo:
         rows = [("live index folder", self.live_dir), ("movies", m.get("movies", "?")),
                 ("passages", m.get("passages", len(self.pipeline.index))),
                 ("sources", ", ".join(os.path.basename(str(n)) for n in names) or "?"),
-                ("embedder", f"{m.get('embedder', '?')} (dim {m.get('dim', '?')})")]
+                ("embedder", f"{m.get('embedder', '?')} (dim {m.get('dim', '?')})"),
+                ("generator", getattr(self.pipeline, "generator_name", "?"))]
         return "\n".join(f"- **{k}**: {html.escape(str(v))}" for k, v in rows)
 
     def genre_choices(self) -> list[str]:
@@ -189,7 +195,7 @@ class Demo:
                 fmt = detect_format(path)
                 read = read_catalog(path, fmt, self.settings)
             except Exception as exc:  # noqa: BLE001 - shown to the user as one line
-                lines.append(f"- **{name}**: error: {one_line(exc)}")
+                lines.append(f"- **{name}**: error: {one_line(exc, [path])}")
                 continue
             skipped = ", ".join(f"{n} {why}" for why, n in read.skipped.items() if n)
             lines.append(f"- **{name}**: format `{fmt}`, {len(read.movies)} movies" + (f" (skipped: {skipped})" if skipped else ""))
@@ -229,7 +235,7 @@ class Demo:
         except Exception as exc:  # noqa: BLE001 - user errors are one line; the old index keeps serving
             if not isinstance(exc, (CatalogError, IndexLoadError, OSError, ValueError)):
                 log.exception("index update failed")
-            return f"error: {one_line(exc)} (the previous index is still serving)"
+            return f"error: {one_line(exc, list(paths))} (the previous index is still serving)"
         finally:
             self._index_lock.release()
 

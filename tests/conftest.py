@@ -37,7 +37,7 @@ def tiny_tokenizer_dir(tmp_path_factory) -> Path:
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(_TOKENIZER_TEXT, vocab_size=400, min_frequency=1, special_tokens=["<|endoftext|>"])
     bpe.save_model(str(out))
-    tokenizer = GPT2TokenizerFast(vocab_file=str(out / "vocab.json"), merges_file=str(out / "merges.txt"), model_max_length=512)
+    tokenizer = GPT2TokenizerFast(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"), model_max_length=512)
     tokenizer.save_pretrained(out)
     return out
 

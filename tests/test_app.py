@@ -89,7 +89,7 @@ def test_highlight_escapes_and_marks():
     assert highlight("a <b> c", (4, 7)) == "a &lt;b<mark>&gt; c</mark>"
     assert highlight("a <b>", None) == "a &lt;b&gt;"
     assert highlight("abc", (2, 9)) == "abc"  # a span outside the text is ignored
-    assert year_range(None, None) is None
+    assert year_range(None, None) is None and year_range(0, 0) is None
     assert year_range(1990, None) == (1990, 9999)
     assert year_range(2000, 1990) == (1990, 2000)
 
@@ -189,7 +189,7 @@ def test_bad_upload_keeps_the_old_index_serving(tmp_path, tiny_pipeline):
     status, rows = demo.preview([str(bad)])
     assert "bad.csv" in status and "error:" in status and rows == []
     message = demo.update_index([str(bad)], extend=False)
-    assert message.startswith("error: ") and "title" in message and "still serving" in message
+    assert message.startswith("error: bad.csv: ") and "title" in message and "still serving" in message
     assert pipe.index is live and demo.live_dir == settings.index_dir
     assert not Path(demo.uploads_dir).exists()
     # the old index still answers, with its sources
@@ -269,11 +269,11 @@ def chromium_options(user_data_dir: str):
     return opts
 
 
-def _wait_for_server(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+def _wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"app.py exited with {proc.returncode}: {proc.stdout.read()[-2000:]}")
+            raise AssertionError(f"app.py exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -296,12 +296,14 @@ def test_browser_asks_who_directed_jaws(tmp_path):
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py", "--index", str(tmp_path / "index"), "--port", str(port),
-                             "--no-progress"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # exactly the README's `python app.py` (default sample index, built on first run), on a free port
+    log = tmp_path / "app.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-progress"], cwd=REPO_ROOT,
+                                env=env, stdout=fh, stderr=subprocess.STDOUT)
     driver = None
     try:
-        _wait_for_server(url, proc, timeout_s=180)
+        _wait_for_server(url, proc, log, timeout_s=180)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
                                   options=chromium_options(tempfile.mkdtemp(dir=tmp_path, prefix="chromium-")))
         driver.get(url)
@@ -309,12 +311,16 @@ def test_browser_asks_who_directed_jaws(tmp_path):
         box.send_keys("Who directed Jaws?", Keys.ENTER)
         answers = WebDriverWait(driver, 90).until(
             lambda d: d.find_element(By.ID, "answers") if "Sources (" in d.find_element(By.ID, "answers").text else None)
-        assert "Spielberg" in answers.find_element(By.CSS_SELECTOR, "[data-testid=bot]").text
+        answer = answers.find_element(By.CSS_SELECTOR, "[data-testid=bot]").text
         answers.find_element(By.CSS_SELECTOR, ".thought-group .title").click()  # open the sources panel
-        WebDriverWait(driver, 10).until(lambda d: "Jaws (1975)" in d.find_element(By.ID, "answers").text)
-        marks = [m.text for m in driver.find_elements(By.CSS_SELECTOR, "#answers mark") if m.text]
-        assert any("Spielberg" in m for m in marks), marks
+        WebDriverWait(driver, 10).until(lambda d: any(e.text for e in d.find_elements(By.CSS_SELECTOR, "#answers .source")))
+        time.sleep(0.5)  # let the panel finish opening before the screenshot
         driver.save_screenshot(str(tmp_path / "ask.png"))
+        if os.environ.get("APP_SCREENSHOT_DIR"):
+            shutil.copy(tmp_path / "ask.png", Path(os.environ["APP_SCREENSHOT_DIR"]) / "ask.png")
+        assert "Spielberg" in answer, f"answer was {answer!r}"
+        marks = [m.text for m in driver.find_elements(By.CSS_SELECTOR, "#answers mark") if m.text]
+        assert any("Spielberg" in m for m in marks), marks  # the answer is highlighted in its passage
 
         # Index tab: a bad CSV shows its one-line error and the live index keeps serving
         driver.find_element(By.XPATH, "//button[@role='tab'][normalize-space()='Index']").click()
@@ -328,8 +334,7 @@ def test_browser_asks_who_directed_jaws(tmp_path):
         assert "sample_movies.csv" in driver.find_element(By.ID, "manifest").text
         driver.save_screenshot(str(tmp_path / "index.png"))
         if os.environ.get("APP_SCREENSHOT_DIR"):
-            for name in ("ask.png", "index.png"):
-                shutil.copy(tmp_path / name, Path(os.environ["APP_SCREENSHOT_DIR"]) / name)
+            shutil.copy(tmp_path / "index.png", Path(os.environ["APP_SCREENSHOT_DIR"]) / "index.png")
     finally:
         if driver is not None:
             driver.quit()
