@@ -37,7 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--questions", type=int, default=200, help="retrieval questions (default 200)")
     p.add_argument("--answers", type=int, default=50, help="questions answered by our pipeline and the naive one (default 50)")
-    p.add_argument("--stream-answers", type=int, help="questions for time to first token (default: --answers)")
     p.add_argument("--question-source", choices=("auto", "wikimovies", "titles"), default="auto",
                    help="auto: WikiMovies test questions for a WikiMovies index, else questions from the index's titles")
     p.add_argument("--build-source", action="append", help="catalog(s) for the build benchmark (default: "
@@ -181,7 +180,7 @@ def run(args) -> dict:
         pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
         answer_qs = questions[:args.answers]
         _log(f"answers over {len(answer_qs)} questions with {spec.name}", progress)
-        section = bench_answers(pipeline, answer_qs, args.stream_answers, progress)
+        section = bench_answers(pipeline, answer_qs, progress)
         section.update({"generator": spec.name, "rss_mb": rss_mb()})
         save("answers", section)
         del pipeline

@@ -1,70 +1,38 @@
-"""End-to-end RAG answer latency: per answer (ask), time to first streamed token (ask_stream), and
-questions/s of batched evaluation (ask_batch), all on one loaded Pipeline."""
+"""End-to-end RAG answer latency on one loaded Pipeline: per answer and time to first streamed token (the rag
+helper's benchmarks/latency.py `bench_answers`), plus questions/s of batched evaluation (ask_batch) and
+hits@1 when the questions carry gold answers."""
 from __future__ import annotations
 
 import time
 
-import numpy as np
-from tqdm.auto import tqdm
-
-from benchmarks.common import hits_at_1, stats
+from benchmarks.common import hits_at_1
+from benchmarks.latency import bench_answers as latency_answers
 
 
-def _new_tokens(tokenizer, texts: list[str]) -> dict:
-    counts = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
-    return {"mean": round(float(np.mean(counts)), 2), "max": int(max(counts))} if counts else {"mean": None, "max": None}
-
-
-def time_asks(pipeline, questions: list, progress: bool = False, desc: str = "ask") -> tuple[list, list[float]]:
-    """(answers, wall seconds per answer) for pipeline.ask over the questions, one by one."""
-    answers, walls = [], []
-    for q in tqdm(questions, desc=desc, unit="q", disable=not progress):
-        start = time.perf_counter()
-        answers.append(pipeline.ask(q.question))
-        walls.append(time.perf_counter() - start)
-    return answers, walls
-
-
-def time_first_tokens(pipeline, questions: list, progress: bool = False) -> tuple[list[float], list[float], int]:
-    """(seconds to the first non-empty streamed text, seconds to the full answer, abstentions) per question."""
-    firsts, totals, abstained = [], [], 0
-    for q in tqdm(questions, desc="stream", unit="q", disable=not progress):
-        start, first, answer = time.perf_counter(), None, None
-        for text, answer in pipeline.ask_stream(q.question):
-            if first is None and text:
-                first = time.perf_counter() - start
-        totals.append(time.perf_counter() - start)
-        firsts.append(first if first is not None else totals[-1])
-        abstained += bool(answer is not None and answer.abstained)
-    return firsts, totals, abstained
-
-
-def bench_answers(pipeline, questions: list, stream_questions: int | None = None, progress: bool = False) -> dict:
+def bench_answers(pipeline, questions: list, progress: bool = False) -> dict:
     """RAG answers over `questions` (rag.questions.Question): sequential, streamed and batched."""
+    texts = [q.question for q in questions]
     start = time.perf_counter()
-    pipeline.ask(questions[0].question)  # cold: prefix KV cache, first-call allocations
+    pipeline.ask(texts[0])  # cold: prefix KV cache, first-call allocations
     cold_s = time.perf_counter() - start
 
-    answers, walls = time_asks(pipeline, questions, progress)
-    generated = [w for w, a in zip(walls, answers) if not a.abstained]
-    parts = {name: stats([a.timings.get(name, 0.0) for a in answers]) for name in ("retrieve_s", "prompt_s", "generate_s")}
+    timed, rows = latency_answers(pipeline, texts, stream=True)  # sequential ask, then ask_stream, per question
+    sequential_total = timed["answer_s"]["mean"] * len(texts)  # = the sum of the timed walls
 
-    firsts, stream_totals, stream_abstained = time_first_tokens(pipeline, questions[:stream_questions or len(questions)],
-                                                                progress)
     start = time.perf_counter()
-    batched = pipeline.ask_batch([q.question for q in questions], progress=progress)
+    batched = pipeline.ask_batch(texts, progress=progress)
     batch_s = time.perf_counter() - start
 
     return {
         "questions": len(questions), "cold_first_answer_s": round(cold_s, 3),
-        "sequential": stats(walls), "sequential_total_s": round(sum(walls), 3),
-        "sequential_generated_only": stats(generated), "timings_breakdown": parts,
-        "abstained": sum(a.abstained for a in answers), "new_tokens": _new_tokens(pipeline.tokenizer, [a.text for a in answers]),
-        "hits_at_1": hits_at_1(answers, questions),
-        "first_token": stats(firsts), "stream_total": stats(stream_totals), "stream_abstained": stream_abstained,
+        "sequential": timed["answer_s"], "sequential_total_s": round(sequential_total, 3),
+        "timings_breakdown": {k: timed[k] for k in ("retrieve_s", "prompt_s", "generate_s")},
+        "new_tokens": timed["new_tokens"], "abstained": timed["abstained"],
+        "hits_at_1": hits_at_1([r["answer"] for r in rows], questions),
+        "first_token": timed["first_token_s"],
         "batched_total_s": round(batch_s, 3), "batched_questions_per_s": round(len(questions) / batch_s, 3),
         "batched_hits_at_1": hits_at_1(batched, questions), "batch_size": pipeline.settings.batch_size,
         "max_new_tokens": pipeline.settings.max_new_tokens, "examples": [
-            {"question": q.question, "answer": a.text, "gold": q.answers[:3], "abstained": a.abstained}
-            for q, a in list(zip(questions, answers))[:5]],
+            {"question": q.question, "answer": r["answer"], "gold": q.answers[:3], "abstained": r["abstained"]}
+            for q, r in list(zip(questions, rows))[:5]],
     }

@@ -7,10 +7,10 @@ benchmarks/onnx_encoder.py.
 from __future__ import annotations
 
 import gc
-import time
 from dataclasses import dataclass, field
 
-from benchmarks.common import hits_at_1, stats, torch_threads
+from benchmarks.common import hits_at_1, torch_threads
+from benchmarks.latency import bench_answers as latency_answers
 from rag.config import Settings
 from rag.pipeline import Pipeline
 
@@ -38,6 +38,19 @@ LEVERS = [
 ]
 
 
+class _WithOverrides:
+    """A Pipeline whose ask() always passes the lever's generation overrides."""
+
+    def __init__(self, pipeline: Pipeline, overrides: dict) -> None:
+        self.pipeline, self.overrides = pipeline, overrides
+
+    def ask(self, question: str, **kwargs):
+        return self.pipeline.ask(question, **{**self.overrides, **kwargs})
+
+    def __getattr__(self, name):
+        return getattr(self.pipeline, name)
+
+
 def _valid(lever: Lever, settings: Settings) -> bool:
     return all(hasattr(settings, k) for k in lever.settings)
 
@@ -50,26 +63,16 @@ def bench_lever(lever: Lever, index, embedder, model, tokenizer, settings: Setti
     if lever.fresh_model:
         model, tokenizer, _ = load_generator(s)
     with torch_threads(lever.threads):
-        pipeline = Pipeline(index, embedder, model, tokenizer, s)
-        pipeline.ask(questions[0].question, **lever.generate)  # warm-up (prefix cache, quantised kernels)
-        answers, walls = [], []
-        for q in questions:
-            a, w = time_asks_one(pipeline, q, lever.generate)
-            answers.append(a)
-            walls.append(w)
-    out = {"what": lever.what, "answer": stats(walls), "generate_s": stats([a.timings["generate_s"] for a in answers]),
-           "hits_at_1": hits_at_1(answers, questions), "abstained": sum(a.abstained for a in answers)}
+        pipeline = _WithOverrides(Pipeline(index, embedder, model, tokenizer, s), lever.generate)
+        timed, rows = latency_answers(pipeline, [q.question for q in questions], stream=False)  # warms up first
+    out = {"what": lever.what, "answer": timed["answer_s"], "generate_s": timed["generate_s"],
+           "new_tokens": timed["new_tokens"], "hits_at_1": hits_at_1([r["answer"] for r in rows], questions),
+           "abstained": timed["abstained"]}
     del pipeline
     if lever.fresh_model:
         del model
         gc.collect()
     return out
-
-
-def time_asks_one(pipeline, question, gen_overrides: dict):
-    start = time.perf_counter()
-    answer = pipeline.ask(question.question, **gen_overrides)
-    return answer, time.perf_counter() - start
 
 
 def bench_levers(index, embedder, model, tokenizer, settings: Settings, questions: list, names: list[str] | None = None,

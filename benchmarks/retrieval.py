@@ -1,4 +1,6 @@
-"""Retrieval latency per question at k: dense, BM25, hybrid (RRF) and hybrid with title/person linking."""
+"""Retrieval latency per question at k: dense, BM25, hybrid (RRF) and hybrid with title/person linking, each
+including the query encoding a user waits for; plus the rag helper's breakdown (benchmarks/latency.py:
+encode, dense and BM25 at candidate depth, linking + fusion)."""
 from __future__ import annotations
 
 import time
@@ -7,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchmarks.common import stats
+from benchmarks.latency import bench_retrieval as latency_breakdown
 from rag.config import Settings
 from rag.retrieve import Retriever
 
@@ -54,5 +57,6 @@ def bench_retrieval(index, embedder, settings: Settings, questions: list[str], k
     out = {name: stats(t, scale=1000, digits=2) for name, t in times.items()}
     out.update({"k": k, "questions": len(questions), "passages": len(index), "faiss": type(index.faiss).__name__,
                 "linked_questions": sum(r.linked for r in batch),
-                "hybrid_linked_batch_questions_per_s": round(len(questions) / batch_s, 1)})
+                "hybrid_linked_batch_questions_per_s": round(len(questions) / batch_s, 1),
+                "breakdown_ms": latency_breakdown(linked, list(questions))})
     return out

@@ -109,11 +109,20 @@ class Pipeline:
     def _abstains(self, retrieval: Retrieval) -> bool:
         return not retrieval.hits or (retrieval.best_dense < self.settings.abstain_threshold and not retrieval.linked)
 
+    def _context_hits(self, retrieval: Retrieval) -> list:
+        """The hits put in the prompt: all k, or, when a title/person links, the linked cards first and at
+        most settings.linked_context passages (a linked card holds the facts; more passages only distract)."""
+        if not retrieval.linked or self.settings.linked_context <= 0:
+            return retrieval.hits
+        linked = [h for h in retrieval.hits if h.stage.endswith("-link")]
+        others = [h for h in retrieval.hits if not h.stage.endswith("-link")]
+        return (linked + others)[: max(len(linked), self.settings.linked_context)]
+
     def _prepare(self, question: str, mode: str, retrieval: Retrieval | None) -> tuple[str | None, list[Source]]:
         """(prompt or None when abstaining, sources)."""
         if mode == "plain":
             return render_plain_prompt(self.tokenizer, question, self.settings), []
-        passages = [h.passage for h in retrieval.hits]
+        passages = [h.passage for h in self._context_hits(retrieval)]
         used = set(pack_passages(self.tokenizer, question, passages, self.settings)) if passages else set()
         sources = []
         for hit in retrieval.hits:

@@ -31,7 +31,8 @@ movie movies film films picture pictures flick directed director directors direc
 writer writers write screenplay story star starred starring stars actor actors actress acted act acting
 appear appears appeared appearing cast genre genres type kind sort year years release released date
 language languages spoken primary main rating rated rate ratings people think popular popularity famous
-good listed person same also both other
+good listed person same also both other creator script screenwriter scriptwriter author topics topic terms
+applicable under
 """.split())
 
 
@@ -160,7 +161,7 @@ class Retriever:
         hits: list[Hit] = []
         seen: set[int] = set()
         rank = {"title": 0, "person": 1, "tag": 0 if _TOPICAL.search(question) else 2}
-        for link in sorted(links, key=lambda l: (rank[l.kind], -(l.end - l.start), l.start)):
+        for link in sorted(links, key=lambda l: rank[l.kind]):  # stable: best match first within a kind
             rows = [r for r in link.rows if link.kind != "title" or self._passes(r, years, genres)]
             for row in sorted(rows, key=lambda r: -fused.get(r, 0.0)):
                 if row not in seen and len(seen) < min(k, self.settings.max_links):
@@ -180,23 +181,31 @@ class Retriever:
 
     def _exact_links(self, tokens: list[str], question: str) -> list[_Link]:
         found: list[_Link] = []
+        topical = bool(_TOPICAL.search(question))
         for i in range(len(tokens)):
             for n in range(min(self.max_ngram, len(tokens) - i), 0, -1):
                 words = tokens[i:i + n]
                 key = " ".join(words)
                 weak = len(key) <= 2 or all(w in _GENERIC for w in words)  # "M", "Up", "It", "Her"
                 for kind, table in self.tables.items():
-                    if key in table and (not weak or self._written_as_name(question, table[key])):
+                    if key in table and (not weak or self._written_as_name(question, table[key], topical)):
                         found.append(_Link(i, i + n, kind, list(table[key])))
-        # Longest spans win; a shorter name inside a longer one ("Morrison" in "Temuera Morrison") is dropped.
-        # A person and a film with the very same span (e.g. a biopic) are both kept; a tag only if no film has it.
-        found.sort(key=lambda l: (-(l.end - l.start), l.start))
+        # Spans with more content words win, then spans written exactly as the name ("Hell" over "In Hell" in
+        # "spoken in Hell"), then longer ones; a name inside a winner ("Morrison" in "Temuera Morrison") is
+        # dropped. A person and a film with the very same span are both kept; a tag too, unless a film has
+        # that span and the question is not topical ("about ...", "described by ...").
+        def rank(l: _Link) -> tuple:
+            content = sum(w not in _GENERIC for w in tokens[l.start:l.end])
+            exact = any(self.index.passages[r].title in question for r in l.rows[:3])
+            return -content, not exact, -(l.end - l.start), l.start
+
+        found.sort(key=rank)
         if len(found) > 1:  # "Scarface 1983": a bare year is a year, not the film "1983"
             found = [l for l in found if not (l.end - l.start == 1 and _YEAR.match(tokens[l.start]))] or found
         kept: list[_Link] = []
         for link in found:
             clash = [o for o in kept if link.start < o.end and o.start < link.end]
-            if link.kind == "tag" and any(o.kind == "title" for o in clash):
+            if link.kind == "tag" and not topical and any(o.kind == "title" for o in clash):
                 continue
             if all(o.start == link.start and o.end == link.end for o in clash):
                 kept.append(link)
@@ -216,11 +225,12 @@ class Retriever:
                 best = _Link(-1, -1, kind, list(self.tables[kind].get(name, [row])), score / 100.0)
         return [best] if best else []
 
-    def _written_as_name(self, question: str, rows: list[int]) -> bool:
-        """Very short or generic names link only when written exactly as the name, not first in the question."""
+    def _written_as_name(self, question: str, rows: list[int], topical: bool = False) -> bool:
+        """Very short or generic names link only when written exactly as the name, not first in the question
+        (lower-case names such as tags only in topical questions: "which films are about dc?")."""
         for title in {self.index.passages[r].title.strip() for r in rows}:
-            if title[:1].isalnum() and not title[:1].isupper():
-                continue  # lower-case tags/titles never pass the case test
+            if title[:1].islower() and not topical:
+                continue
             for m in re.finditer(rf"(?<![\w'’]){re.escape(title)}(?![\w'’])", question):
                 if m.start() > 0:
                     return True

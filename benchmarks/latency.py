@@ -1,0 +1,164 @@
+"""Per-question latency of the RAG path: retrieval alone, then end-to-end answers (p50/p95 over N questions).
+
+    python benchmarks/latency.py --index /tmp/wm --questions ../shared/data/wikimovies/questions/wiki_entities_dev.txt \
+        [--n 50] [--retrieval-only] [--stream] [--generator ID] [--dtype bfloat16] [--int8] [--out latency.json]
+
+Without --questions, questions are made from the index's cards ("Who directed <title>?", ...). The models are
+loaded and warmed up (prefix KV cache, first allocations) before timing. Breaks the time down into query
+encoding, dense, BM25 and linking+fusion, and prompt / generation / new tokens per answer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from rag.config import Settings  # noqa: E402
+
+TEMPLATES = ("Who directed {t}?", "What year was {t} released?", "Who starred in {t}?", "What genre is {t}?",
+             "Who wrote {t}?")
+
+
+def pct(values: list[float], scale: float = 1.0) -> dict:
+    if not values:
+        return {"p50": None, "p95": None, "mean": None, "n": 0}
+    arr = np.asarray(values) * scale
+    return {"p50": round(float(np.percentile(arr, 50)), 4), "p95": round(float(np.percentile(arr, 95)), 4),
+            "mean": round(float(arr.mean()), 4), "n": len(values)}
+
+
+def load_question_texts(path: str | None, index, n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    if path:
+        from rag.questions import read_questions
+
+        texts = [q.question for q in read_questions(path)]
+    else:
+        titles = sorted({p.title for p in index.passages if p.kind == "card"})
+        texts = [rng.choice(TEMPLATES).format(t=t) for t in rng.sample(titles, min(len(titles), n * 2))]
+    return rng.sample(texts, min(n, len(texts)))
+
+
+def bench_retrieval(retriever, questions: list[str]) -> dict:
+    index, embedder = retriever.index, retriever.embedder
+    k, cand = retriever.settings.k, retriever.settings.candidates
+    parts: dict[str, list[float]] = {"encode": [], "dense": [], "bm25": [], "search": []}
+    for q in questions[:3]:
+        retriever.search(q)  # warm-up
+    for q in questions:
+        t0 = time.perf_counter()
+        vec = embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        t1 = time.perf_counter()
+        index.dense_search(vec, cand)
+        t2 = time.perf_counter()
+        index.bm25_search([q], cand)
+        t3 = time.perf_counter()
+        retriever.search(q, k=k)
+        t4 = time.perf_counter()
+        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            parts[name].append(dt)
+    out = {name: pct(v, 1000) for name, v in parts.items()}
+    out["link_and_fuse"] = pct([s - e - d - b for s, e, d, b in zip(parts["search"], parts["encode"], parts["dense"],
+                                                                        parts["bm25"])], 1000)
+    return out
+
+
+def bench_answers(pipeline, questions: list[str], stream: bool) -> tuple[dict, list[dict]]:
+    pipeline.ask(questions[0])  # warm-up: prefix KV cache, first allocations
+    walls, rows = [], []
+    tok = pipeline.tokenizer
+    for q in questions:
+        t0 = time.perf_counter()
+        answer = pipeline.ask(q)
+        walls.append(time.perf_counter() - t0)
+        rows.append({"question": q, "answer": answer.text, "abstained": answer.abstained, **answer.timings,
+                     "new_tokens": len(tok(answer.text, add_special_tokens=False)["input_ids"])})
+    out = {"answer_s": pct(walls), "generate_s": pct([r["generate_s"] for r in rows]),
+           "retrieve_s": pct([r["retrieve_s"] for r in rows]), "prompt_s": pct([r["prompt_s"] for r in rows]),
+           "new_tokens": pct([r["new_tokens"] for r in rows]), "abstained": sum(r["abstained"] for r in rows)}
+    if stream:
+        firsts = []
+        for q in questions:
+            t0, first = time.perf_counter(), None
+            for text, _ in pipeline.ask_stream(q):
+                if first is None and text:
+                    first = time.perf_counter() - t0
+            firsts.append(first if first is not None else time.perf_counter() - t0)
+        out["first_token_s"] = pct(firsts)
+    return out, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index", help="index folder (default: settings.index_dir, built from the sample)")
+    ap.add_argument("--questions", help="questions file (WikiMovies, MetaQA, JSONL, CSV); default: from cards")
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--retrieval-only", action="store_true")
+    ap.add_argument("--stream", action="store_true", help="also time the first streamed token")
+    ap.add_argument("--generator", help="generator id or folder (default: settings)")
+    ap.add_argument("--dtype", choices=("float32", "bfloat16"))
+    ap.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the decoder")
+    ap.add_argument("--threads", type=int, help="torch threads")
+    ap.add_argument("--out", help="write the results as JSON here")
+    ap.add_argument("--rows", help="write per-question rows as JSONL here")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from index.store import load_index
+    from rag.models import load_embedder
+
+    settings = Settings(progress=False).with_overrides(index_dir=args.index, generator=args.generator,
+                                                       generator_dtype=args.dtype, num_threads=args.threads,
+                                                       quantize_int8=args.int8 or None)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.index:
+        from index.build import ensure_index
+
+        ensure_index(settings)
+    index = load_index(settings.index_dir, settings)
+    embedder = load_embedder(settings=settings)
+    questions = load_question_texts(args.questions, index, args.n, args.seed)
+    from rag.retrieve import Retriever
+
+    result = {"index": settings.index_dir, "passages": len(index), "questions": len(questions),
+              "threads": torch.get_num_threads(), "k": settings.k,
+              "retrieval_ms": bench_retrieval(Retriever(index, embedder, settings), questions)}
+    rows = []
+    if not args.retrieval_only:
+        from rag.models import load_generator
+        from rag.pipeline import Pipeline
+
+        model, tokenizer, spec = load_generator(settings)
+        pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
+        result["generator"] = spec.name
+        result["dtype"], result["int8"] = settings.generator_dtype, settings.quantize_int8
+        result["answers"], rows = bench_answers(pipeline, questions, args.stream)
+
+    r = result["retrieval_ms"]
+    print(f"retrieval ms  p50 {r['search']['p50']:.2f}  p95 {r['search']['p95']:.2f}   (encode {r['encode']['p50']:.2f}, "
+          f"dense {r['dense']['p50']:.2f}, bm25 {r['bm25']['p50']:.2f}, link+fuse {r['link_and_fuse']['p50']:.2f})")
+    if "answers" in result:
+        a = result["answers"]
+        print(f"answer s      p50 {a['answer_s']['p50']:.3f}  p95 {a['answer_s']['p95']:.3f}   (generate p50 "
+              f"{a['generate_s']['p50']:.3f}, new tokens p50 {a['new_tokens']['p50']}, abstained {a['abstained']})")
+        if "first_token_s" in a:
+            print(f"first token s p50 {a['first_token_s']['p50']:.3f}  p95 {a['first_token_s']['p95']:.3f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+    if args.rows:
+        Path(args.rows).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
