@@ -39,7 +39,7 @@ class CatalogRead:
     movies: list[Movie]
     skipped: dict[str, int]  # reason → rows skipped
     notes: dict[str, int] = field(default_factory=dict)  # reason → rows kept with a fix (e.g. missing year)
-    sha256: str = ""  # of the raw file bytes ("" for hf: datasets)
+    sha256: str = ""  # of the file content, after gunzip ("" for hf: datasets)
     size: int = 0  # bytes
 
     def summary(self) -> dict:

@@ -53,7 +53,7 @@ class Hit:
 @dataclass
 class Retrieval:
     hits: list[Hit]
-    best_dense: float  # best dense cosine among (filtered) candidates; 0.0 when none
+    best_dense: float  # best dense cosine among (filtered) candidates; 0.0 when none; nan when dense was skipped
     linked: bool  # a title or person in the question was linked to a card
     dense: dict[int, float] = field(default_factory=dict, repr=False)  # passage row → cosine, for callers
 
@@ -101,16 +101,22 @@ class Retriever:
             return [Retrieval([], 0.0, False) for _ in questions]
         filtered = bool(years or genres)
         n_cand = self.settings.candidates * (10 if filtered else 1)
-        vectors = self.embedder.encode(list(questions), normalize_embeddings=True, convert_to_numpy=True,
-                                       show_progress_bar=False, batch_size=max(1, len(questions)))
-        d_scores, d_ids = self.index.dense_search(np.asarray(vectors, dtype=np.float32), n_cand)
+        keep = lambda row: self._passes(row, years, genres)  # noqa: E731
+        # Exact links first: with settings.lazy_dense a linked question skips query encoding and FAISS.
+        exact = [self.link(q) for q in questions]
+        todo = [i for i, links in enumerate(exact) if not (self.settings.lazy_dense and links)]
+        dense: dict[int, list[tuple[int, float]]] = {}
+        if todo:
+            vectors = self.embedder.encode([questions[i] for i in todo], normalize_embeddings=True,
+                                           convert_to_numpy=True, show_progress_bar=False, batch_size=len(todo))
+            d_scores, d_ids = self.index.dense_search(np.asarray(vectors, dtype=np.float32), n_cand)
+            for j, i in enumerate(todo):
+                dense[i] = [(int(r), float(s)) for r, s in zip(d_ids[j], d_scores[j]) if r >= 0 and keep(int(r))]
         b_scores, b_ids = self.index.bm25_search(list(questions), n_cand)
         out = []
         for i, question in enumerate(questions):
-            keep = lambda row: self._passes(row, years, genres)  # noqa: E731
-            dense = [(int(r), float(s)) for r, s in zip(d_ids[i], d_scores[i]) if r >= 0 and keep(int(r))]
             sparse = [int(r) for r in b_ids[i] if r >= 0 and keep(int(r))]
-            out.append(self._combine(question, dense, sparse, k, years, genres))
+            out.append(self._combine(question, dense.get(i), sparse, k, years, genres, exact[i]))
         return out
 
     def link(self, question: str, candidates: list[int] = ()) -> list[_Link]:
@@ -145,8 +151,10 @@ class Retriever:
                 return False
         return True
 
-    def _combine(self, question: str, dense: list[tuple[int, float]], sparse: list[int], k: int,
-                 years: tuple | None, genres: list[str] | None) -> Retrieval:
+    def _combine(self, question: str, dense: list[tuple[int, float]] | None, sparse: list[int], k: int,
+                 years: tuple | None, genres: list[str] | None, links: list[_Link] | None = None) -> Retrieval:
+        """Linked cards first, then the RRF fusion of dense and BM25; dense None = dense search skipped."""
+        skipped, dense = dense is None, dense or []
         rrf_k = self.settings.rrf_k
         fused: dict[int, float] = {}
         for rank, (row, _) in enumerate(dense, start=1):
@@ -156,8 +164,8 @@ class Retriever:
         in_dense, in_sparse = {r for r, _ in dense}, set(sparse)
         order = sorted(fused, key=lambda r: -fused[r])
 
-        candidates = [r for r in order if self.index.passages[r].kind in _TABLES]
-        links = self.link(question, candidates)
+        if not links:
+            links = self.link(question, [r for r in order if self.index.passages[r].kind in _TABLES])
         hits: list[Hit] = []
         seen: set[int] = set()
         rank = {"title": 0, "person": 1, "tag": 0 if _TOPICAL.search(question) else 2}
@@ -175,7 +183,7 @@ class Retriever:
             seen.add(row)
             stage = "hybrid" if row in in_dense and row in in_sparse else "dense" if row in in_dense else "bm25"
             hits.append(Hit(self.index.passages[row], fused[row], stage))
-        best = max((s for _, s in dense), default=0.0)
+        best = float("nan") if skipped else max((s for _, s in dense), default=0.0)
         return Retrieval(hits, float(best), bool(hits and any(h.stage.endswith("-link") for h in hits)),
                          dense=dict(dense))
 
@@ -188,6 +196,8 @@ class Retriever:
                 key = " ".join(words)
                 weak = len(key) <= 2 or all(w in _GENERIC for w in words)  # "M", "Up", "It", "Her"
                 for kind, table in self.tables.items():
+                    if kind == "tag" and not topical:
+                        continue  # tags ("love", "war", "shark") link only in topical questions
                     if key in table and (not weak or self._written_as_name(question, table[key], topical)):
                         found.append(_Link(i, i + n, kind, list(table[key])))
         # Spans with more content words win, then spans written exactly as the name ("Hell" over "In Hell" in

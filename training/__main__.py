@@ -110,7 +110,8 @@ def run_finetune(args) -> dict:
         base=args.base, lora=args.lora, lora_r=args.lora_r, merge_lora=args.merge_lora, learning_rate=args.lr,
         epochs=args.epochs, per_device_batch=args.batch, grad_accum=args.grad_accum, max_length=args.max_length,
         warmup_steps=args.warmup_steps, max_steps=args.max_steps, max_minutes=args.max_minutes,
-        eval_steps=args.eval_steps, max_eval_examples=args.max_eval_examples or None, logging_steps=args.logging_steps, resume=args.resume,
+        eval_steps=args.eval_steps, max_eval_examples=args.max_eval_examples or None,
+        logging_steps=args.logging_steps, resume=args.resume,
         keep_checkpoints=args.keep_checkpoints, seed=args.seed,
     )
     report = finetune(cfg, args.data, args.out, _settings(args))

@@ -58,7 +58,8 @@ class PrepareConfig:
 
 # ---------------------------------------------------------------- collecting QA pairs
 
-def collect_pairs(cfg: PrepareConfig, settings: Settings, movies_by_catalog: dict[str, list]) -> tuple[list[QAPair], dict]:
+def collect_pairs(cfg: PrepareConfig, settings: Settings,
+                  movies_by_catalog: dict[str, list]) -> tuple[list[QAPair], dict]:
     """All QA pairs from files, HF datasets and catalogs, without test questions (and their entities) and
     without the held-out evaluation sample of each question file."""
     from training.kb_questions import kb_qa_pairs
@@ -224,7 +225,8 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, 
         "chat_template": is_chat_model(tokenizer), "train": len(data.get("train", [])),
         "validation": len(data.get("validation", [])),
         "kinds": dict(Counter(ex["kind"] for _, ex in examples)), "skipped_rag": skipped_rag,
-        "sources": dict(Counter(ex["source"] for _, ex in examples)), "seconds": round(time.perf_counter() - started, 1),
+        "sources": dict(Counter(ex["source"] for _, ex in examples)),
+        "seconds": round(time.perf_counter() - started, 1),
         "config": asdict(cfg), "prompt_settings": prompt_settings(cfg, settings),
     })
     Path(out_dir, META_FILE).write_text(json.dumps(report, indent=2, default=str))
@@ -245,8 +247,8 @@ def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> N
         return
     bare = count_tokens(tokenizer, render_rag_prompt(tokenizer, "who directed Jaws?", [], settings))
     if bare + 32 > cfg.max_length:
-        raise DataError(f"max length {cfg.max_length} leaves no room for context: the RAG prompt without passages "
-                        f"is {bare} tokens (lower --prompt-examples, now {settings.prompt_examples}, or raise --max-length)")
+        raise DataError(f"max length {cfg.max_length} leaves no room for context: the RAG prompt without passages is "
+                        f"{bare} tokens (lower --prompt-examples, now {settings.prompt_examples}, or raise --max-length)")
 
 
 def _make_renderer(cfg: PrepareConfig, settings: Settings, tokenizer, movies_by_catalog: dict) -> RagRenderer:

@@ -1,8 +1,9 @@
 """Fine-tuning a causal LM on prepared data with the Hugging Face Trainer (full or LoRA), seed recipe defaults.
 
 Output: a standard HF folder (safetensors weights or a PEFT adapter, tokenizer, generation_config.json),
-README.md model card, loss_curve.png and training_report.json. Checkpoints go to <out>/checkpoints and
-are kept when a run is cut short (--max-minutes), so `--resume` can continue it.
+README.md model card, loss_curve.png, training_report.json, and prompt_settings.json (the Settings fields
+the training prompts were rendered with, e.g. prompt_examples: answer with the same ones). Checkpoints go
+to <out>/checkpoints and are kept when a run is cut short (--max-minutes), so `--resume` can continue it.
 """
 from __future__ import annotations
 
@@ -128,14 +129,25 @@ def _load_base(base: str, settings: Settings):
     return model, tokenizer, spec
 
 
-def _tokenized_splits(data_dir: str, tokenizer, max_length: int, progress: bool):
-    data = load_prepared(data_dir)
+def _tokenized_splits(data, tokenizer, max_length: int, progress: bool):
     train = tokenize_examples(data["train"], tokenizer, max_length, progress)
     val = tokenize_examples(data["validation"], tokenizer, max_length, progress) if "validation" in data else None
     if len(train) == 0:
-        raise DataError(f"no training example in '{data_dir}' fits max length {max_length}")
+        raise DataError(f"no training example fits max length {max_length}")
     dropped = {s: len(data[s]) - len(d) for s, d in (("train", train), ("validation", val)) if d is not None}
-    return train.remove_columns(["length"]), (val.remove_columns(["length"]) if val is not None and len(val) else None), dropped
+    val = val.remove_columns(["length"]) if val is not None and len(val) else None
+    return train.remove_columns(["length"]), val, dropped
+
+
+def _warn_on_tokenizer_mismatch(meta: dict, spec) -> None:
+    """Prompts are rendered with one model's chat template; training another model on them is allowed but odd."""
+    import sys
+
+    rendered_with = meta.get("tokenizer")
+    if rendered_with and rendered_with not in (spec.name, spec.path, "custom tokenizer") and \
+            not str(spec.path).endswith(str(rendered_with)):
+        print(f"warning: the data was rendered with the tokenizer of '{rendered_with}', not '{spec.name}'",
+              file=sys.stderr)
 
 
 def _last_checkpoint(folder: Path) -> str | None:
@@ -163,16 +175,16 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     if not settings.progress:
         hf_logging.disable_progress_bar()
     torch.manual_seed(cfg.seed)
+    data, meta = load_prepared(data_dir), read_meta(data_dir)  # fail fast, before loading the model
     model, tokenizer, spec = _load_base(cfg.base, settings)
-    meta = read_meta(data_dir)
-    train, val, dropped = _tokenized_splits(data_dir, tokenizer, cfg.max_length, settings.progress)
+    _warn_on_tokenizer_mismatch(meta, spec)
+    train, val, dropped = _tokenized_splits(data, tokenizer, cfg.max_length, settings.progress)
     if val is not None and cfg.max_eval_examples and len(val) > cfg.max_eval_examples:
         val = val.shuffle(seed=cfg.seed).select(range(cfg.max_eval_examples))
 
     trainable, total = _count_params(model)
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
-
         from transformers.pytorch_utils import Conv1D
 
         lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
@@ -234,13 +246,17 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
         model.peft_config["default"].base_model_name_or_path = _portable_base(cfg.base)
         if cfg.merge_lora:
             model = model.merge_and_unload()
-    model.save_pretrained(out)  # safetensors (transformers and peft default)
+    if cfg.lora and not cfg.merge_lora:  # the adapter only; no hub lookup for the base's embeddings
+        model.save_pretrained(out, save_embedding_layers=False)
+    else:
+        model.save_pretrained(out)  # safetensors (the transformers default)
     tokenizer.save_pretrained(out)
     generation = _generation_config(model, tokenizer)
     generation.save_pretrained(out)
 
     report = {
-        "base": cfg.base, "base_model": _portable_base(cfg.base), "base_resolved": spec.name, "lora": cfg.lora, "merged": cfg.lora and cfg.merge_lora,
+        "base": cfg.base, "base_model": _portable_base(cfg.base), "base_resolved": spec.name, "lora": cfg.lora,
+        "merged": cfg.lora and cfg.merge_lora,
         "config": asdict(cfg), "effective_batch": cfg.effective_batch, "data": str(data_dir),
         "data_sources": sorted((meta.get("sources") or {}).keys()), "data_kinds": meta.get("kinds", {}),
         "train_examples": len(train), "validation_examples": len(val) if val is not None else 0,
@@ -260,6 +276,8 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     }
     report["loss_curve"] = plot_loss_curve(trainer.state.log_history, out / "loss_curve.png")
     (out / "training_report.json").write_text(json.dumps(report, indent=2, default=str))
+    if meta.get("prompt_settings"):  # the rag.config.Settings the training prompts were rendered with
+        (out / "prompt_settings.json").write_text(json.dumps(meta["prompt_settings"], indent=2))
     Path(out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     write_model_card(out, report, meta)
     if finished and not cfg.keep_checkpoints:

@@ -54,18 +54,20 @@ def write_model_card(out: Path, report: dict, meta: dict) -> Path:
     cfg = report["config"]
     base = report.get("base_model") or report["base"]
     lora = report["lora"] and not report["merged"]
-    tags = ["text-generation", "movies", "question-answering", "rag", "movie-rag"] + (["lora", "peft"] if report["lora"] else [])
+    tags = ["text-generation", "movies", "question-answering", "rag", "movie-rag"]
+    tags += ["lora", "peft"] if report["lora"] else []
     datasets = report["data_sources"] or ["custom"]
     kinds = ", ".join(f"{k}: {n}" for k, n in sorted(report["data_kinds"].items())) or "n/a"
     evals = report["evaluations"]
     eval_rows = "\n".join(
-        f"| {e['step']} | {e['epoch'] if e['epoch'] is not None else ''} | {e['eval_loss']:.4f} | {e['eval_perplexity']:.2f} |"
+        f"| {e['step']} | {round(e['epoch'], 3) if e['epoch'] is not None else ''} | {e['eval_loss']:.4f} "
+        f"| {e['eval_perplexity']:.2f} |"
         for e in evals
     ) or "| – | – | – | – |"
     final = (f"validation loss **{report['eval_loss']:.4f}**, perplexity **{report['eval_perplexity']:.2f}**"
              if report.get("eval_loss") is not None else "no validation split")
-    usage = ("rag.models loads this folder as a PEFT adapter on its base model"
-             if lora else "a standard transformers causal LM folder")
+    usage = ("It is a PEFT LoRA adapter; rag.models loads it on its base model (and merges it)"
+             if lora else "It is a standard transformers causal LM folder")
     header = f"""---
 base_model: {base}
 library_name: {"peft" if lora else "transformers"}
@@ -84,7 +86,7 @@ metrics:
 
 Fine-tuned from `{base}` ({report['base_resolved']}) by `python -m training finetune` of the movie RAG
 project, to answer movie questions from retrieved passages in the project's RAG prompt format
-(and to abstain when the passages do not hold the answer). It is {usage}.
+(and to abstain when the passages do not hold the answer). {usage}.
 
 ## Data
 

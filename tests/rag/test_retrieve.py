@@ -54,9 +54,10 @@ def test_person_link(retriever):
     assert r.hits[0].passage.key == "person:christopher nolan:0" and r.hits[0].stage == "person-link"
 
 
-def test_tag_link_comes_first_for_topical_questions(retriever):
+def test_tag_link_only_in_topical_questions(retriever):
     r = retriever.search("what films are about shark?")
     assert r.hits[0].passage.key == "tag:shark:0" and r.hits[0].stage == "tag-link"
+    assert not retriever.search("a shark hunts swimmers").linked
 
 
 def test_one_letter_title_needs_the_exact_name(retriever):
@@ -100,3 +101,15 @@ def test_k_and_batch_match_single(retriever):
     batch = retriever.search_batch(questions, k=3)
     assert [keys(r) for r in batch] == [keys(retriever.search(q, k=3)) for q in questions]
     assert all(len(r.hits) == 3 for r in batch)
+
+
+def test_lazy_dense_skips_dense_search_only_when_a_name_links(mem_index, embedder):
+    import math
+
+    lazy = Retriever(mem_index, embedder, Settings(lazy_dense=True))
+    r = lazy.search("Who directed Jaws?")
+    assert math.isnan(r.best_dense) and r.linked
+    assert {h.stage for h in r.hits} <= {"title-link", "bm25"}
+    assert not math.isnan(lazy.search("a shark hunts swimmers").best_dense)
+    full = Retriever(mem_index, embedder, Settings(lazy_dense=False)).search("Who directed Jaws?")
+    assert full.best_dense > 0.3 and full.hits[0].passage.key == r.hits[0].passage.key
