@@ -1,5 +1,5 @@
 """Each speed lever measured alone against the default settings: RAG answer latency and hits@1 on the same
-questions, one Pipeline per variant over the same index and embedder.
+questions, one Pipeline per variant over the same index and embedder, asked in turn per question.
 
 torch.inference_mode is not a lever here: rag.generate always runs under it. The ONNX embedder lever is in
 benchmarks/onnx_encoder.py.
@@ -7,10 +7,10 @@ benchmarks/onnx_encoder.py.
 from __future__ import annotations
 
 import gc
+import time
 from dataclasses import dataclass, field
 
-from benchmarks.common import hits_at_1, torch_threads
-from benchmarks.latency import bench_answers as latency_answers
+from benchmarks.common import hits_at_1, stats, torch_threads
 from rag.config import Settings
 from rag.pipeline import Pipeline
 
@@ -33,6 +33,9 @@ LEVERS = [
     Lever("short_context", "max_passage_tokens 60 and k 3 (shorter contexts)", {"max_passage_tokens": 60, "k": 3}),
     Lever("no_newline_stop", "generate up to max_new_tokens instead of stopping at the answer's newline",
           generate={"stop_at_newline": False}),
+    Lever("no_lazy_dense", "encode + FAISS search even when the question names a film or person",
+          {"lazy_dense": False}),
+    Lever("full_linked_context", "all k passages in the prompt when a title links (not just 2)", {"linked_context": 0}),
     Lever("int8", "dynamic int8 quantisation of the decoder's Linear layers", {"quantize_int8": True}, fresh_model=True),
     Lever("bfloat16", "generator weights in bfloat16", {"generator_dtype": "bfloat16"}, fresh_model=True),
 ]
@@ -55,42 +58,62 @@ def _valid(lever: Lever, settings: Settings) -> bool:
     return all(hasattr(settings, k) for k in lever.settings)
 
 
-def bench_lever(lever: Lever, index, embedder, model, tokenizer, settings: Settings, questions: list,
-                progress: bool = False) -> dict:
+def _pipeline(lever: Lever, index, embedder, model, tokenizer, settings: Settings):
     from rag.models import load_generator
 
     s = settings.with_overrides(**lever.settings)
     if lever.fresh_model:
         model, tokenizer, _ = load_generator(s)
-    with torch_threads(lever.threads):
-        pipeline = _WithOverrides(Pipeline(index, embedder, model, tokenizer, s), lever.generate)
-        timed, rows = latency_answers(pipeline, [q.question for q in questions], stream=False)  # warms up first
-    out = {"what": lever.what, "answer": timed["answer_s"], "generate_s": timed["generate_s"],
-           "new_tokens": timed["new_tokens"], "hits_at_1": hits_at_1([r["answer"] for r in rows], questions),
-           "abstained": timed["abstained"]}
-    del pipeline
-    if lever.fresh_model:
-        del model
-        gc.collect()
+    return _WithOverrides(Pipeline(index, embedder, model, tokenizer, s), lever.generate)
+
+
+def run_interleaved(pipelines: dict, levers: dict[str, Lever], questions: list, progress: bool = False) -> dict:
+    """Each question asked of every pipeline in turn (after one warm-up ask each), so a burst of load from
+    other processes hits all variants alike. Returns name → (answers, wall seconds)."""
+    from tqdm.auto import tqdm
+
+    for name, pipeline in pipelines.items():
+        with torch_threads(levers[name].threads):
+            pipeline.ask(questions[0].question)
+    out = {name: ([], []) for name in pipelines}
+    for q in tqdm(questions, desc="levers", unit="q", disable=not progress):
+        for name, pipeline in pipelines.items():
+            with torch_threads(levers[name].threads):
+                start = time.perf_counter()
+                answer = pipeline.ask(q.question)
+                out[name][1].append(time.perf_counter() - start)
+            out[name][0].append(answer)
     return out
+
+
+def _summary(lever: Lever, answers: list, walls: list[float], questions: list, baseline_walls: list[float]) -> dict:
+    base = stats(baseline_walls)["p50"]
+    mine = stats(walls)
+    return {"what": lever.what, "answer": mine, "generate_s": stats([a.timings.get("generate_s", 0.0) for a in answers]),
+            "hits_at_1": hits_at_1(answers, questions), "abstained": sum(a.abstained for a in answers),
+            "paired_baseline_p50": base, "speedup_vs_baseline": round(base / mine["p50"], 3) if base and mine["p50"] else None}
 
 
 def bench_levers(index, embedder, model, tokenizer, settings: Settings, questions: list, names: list[str] | None = None,
                  progress: bool = False) -> dict:
-    """{lever name: result} plus each lever's p50 relative to the baseline (speedup > 1 = faster)."""
-    from tqdm.auto import tqdm
-
-    chosen = [l for l in LEVERS if (names is None or l.name in names or l.name == "baseline") and _valid(l, settings)]
-    results = {}
-    for lever in tqdm(chosen, desc="levers", unit="lever", disable=not progress):
+    """{lever name: result}. Levers that share the loaded model run interleaved with the baseline in one pass;
+    each lever that needs its own weights (int8, bfloat16) runs interleaved with the baseline in a pass of its
+    own, its copy freed afterwards. speedup_vs_baseline > 1 means faster than the paired baseline."""
+    chosen = {l.name: l for l in LEVERS if (names is None or l.name in names or l.name == "baseline") and _valid(l, settings)}
+    results: dict = {"_questions": len(questions)}
+    shared = [n for n, l in chosen.items() if not l.fresh_model]
+    passes = [shared] + [["baseline", n] for n, l in chosen.items() if l.fresh_model]
+    for names_in_pass in passes:
         try:
-            results[lever.name] = bench_lever(lever, index, embedder, model, tokenizer, settings, questions, progress)
+            pipelines = {n: _pipeline(chosen[n], index, embedder, model, tokenizer, settings) for n in names_in_pass}
+            timed = run_interleaved(pipelines, chosen, questions, progress)
         except Exception as exc:  # noqa: BLE001 - one failing lever must not sink the run
-            results[lever.name] = {"what": lever.what, "error": f"{type(exc).__name__}: {exc}"}
-    base = results.get("baseline", {}).get("answer", {}).get("p50")
-    for name, r in results.items():
-        p50 = r.get("answer", {}).get("p50")
-        r["speedup_vs_baseline"] = round(base / p50, 3) if base and p50 else None
-    results["_questions"] = len(questions)
+            for n in names_in_pass:
+                results.setdefault(n, {"what": chosen[n].what, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        for n, (answers, walls) in timed.items():
+            if n != "baseline" or "baseline" not in results:
+                results[n] = _summary(chosen[n], answers, walls, questions, timed["baseline"][1])
+        del pipelines, timed
+        gc.collect()
     return results
-

@@ -88,6 +88,11 @@ def summary_text(result: dict) -> str:
     if rows:
         parts += ["", f"Levers ({levers.get('_questions')} questions each)",
                   table(rows, ("lever", "p50 s", "p95 s", "hits@1", "speedup", "what"))]
+    threads = ((result.get("sections") or {}).get("retrieval") or {}).get("threads_ms") or {}
+    if threads:
+        rows = [(part, threads[f"{part}_default"]["p50"], threads[f"{part}_threads_1"]["p50"]) for part in ("encode", "faiss")]
+        parts += ["", "Retrieval threads (p50 ms)", table(rows, ("", f"default ({threads['torch_threads_default']}/"
+                                                                    f"{threads['faiss_threads_default']})", "1 thread"))]
     onnx = (result.get("sections") or {}).get("onnx") or {}
     if onnx.get("query_encode_ms"):
         q = onnx["query_encode_ms"]

@@ -37,6 +37,35 @@ def retrieval_methods(index, embedder, settings: Settings, k: int) -> dict:
     }
 
 
+def bench_threads(index, embedder, questions: list[str], k: int, threads: int = 1) -> dict:
+    """Query encoding (torch) and FAISS search (OpenMP) p50/p95 ms with the default thread count and with
+    `threads`, interleaved per question. On a shared, busy CPU fewer threads avoid spinning on barriers."""
+    import faiss
+    import torch
+
+    vectors = embedder.encode(list(questions), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    default_torch, default_omp = torch.get_num_threads(), faiss.omp_get_max_threads()
+    times: dict[str, list[float]] = {}
+    try:
+        for i, q in enumerate(questions):
+            for label, n_torch, n_omp in (("default", default_torch, default_omp), (f"threads_{threads}", threads, threads)):
+                torch.set_num_threads(n_torch)
+                faiss.omp_set_num_threads(n_omp)
+                start = time.perf_counter()
+                embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+                mid = time.perf_counter()
+                index.dense_search(vectors[i:i + 1], k)
+                end = time.perf_counter()
+                times.setdefault(f"encode_{label}", []).append(mid - start)
+                times.setdefault(f"faiss_{label}", []).append(end - mid)
+    finally:
+        torch.set_num_threads(default_torch)
+        faiss.omp_set_num_threads(default_omp)
+    out = {name: stats(t[1:], scale=1000, digits=2) for name, t in times.items()}  # first round = warm-up
+    out.update({"torch_threads_default": default_torch, "faiss_threads_default": default_omp})
+    return out
+
+
 def bench_retrieval(index, embedder, settings: Settings, questions: list[str], k: int = 5,
                     progress: bool = False) -> dict:
     """p50/p95/mean ms per method over the questions, one question per call (as a user asks); methods are
@@ -58,5 +87,6 @@ def bench_retrieval(index, embedder, settings: Settings, questions: list[str], k
     out.update({"k": k, "questions": len(questions), "passages": len(index), "faiss": type(index.faiss).__name__,
                 "linked_questions": sum(r.linked for r in batch),
                 "hybrid_linked_batch_questions_per_s": round(len(questions) / batch_s, 1),
-                "breakdown_ms": latency_breakdown(linked, list(questions))})
+                "breakdown_ms": latency_breakdown(linked, list(questions)),
+                "threads_ms": bench_threads(index, embedder, list(questions)[:100], k)})
     return out

@@ -287,8 +287,9 @@ def _plot(report: dict, path: Path) -> None:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(8, 0.7 * len(types) + 3), 8))
     width = 0.8 / len(modes)
     for j, mode in enumerate(modes):
-        vals = [report[mode].get(key) or 0.0 for key in PLOT_KEYS]
-        ax1.bar_label(ax1.bar(np.arange(len(PLOT_KEYS)) + j * width, vals, width, label=mode), fmt="%.2f", fontsize=7)
+        raw = [report[mode].get(key) for key in PLOT_KEYS]  # None (e.g. recall of plain) → no bar
+        bars = ax1.bar(np.arange(len(PLOT_KEYS)) + j * width, [v or 0.0 for v in raw], width, label=mode)
+        ax1.bar_label(bars, labels=["" if v is None else f"{v:.2f}" for v in raw], fontsize=7)
         vals = [report["by_type"][t][mode].get("hits@1") or 0.0 for t in types]
         ax2.bar_label(ax2.bar(np.arange(len(types)) + j * width, vals, width, label=mode), fmt="%.2f", fontsize=6)
     ax1.set_xticks(np.arange(len(PLOT_KEYS)) + width * (len(modes) - 1) / 2, PLOT_KEYS)

@@ -14,6 +14,7 @@ from typing import Iterable
 import numpy as np
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_TRAILING_YEAR = re.compile(r"(?<=\S)\s*\(\d{4}\)\W*$")
 _PUNCT = str.maketrans({c: " " for c in string.punctuation + "‘’“”–—…«»"})
 
 
@@ -37,11 +38,12 @@ def _contains(haystack_norm: str, needle_norm: str) -> bool:
 def hits_at_1(pred_items: list[str], gold: list[str], text: str | None = None) -> float:
     """1.0 when the first answer item equals a gold answer after normalisation.
 
+    A trailing "(1955)" on the item is ignored ("The Big Combo (1955)" names the gold movie "The Big Combo").
     Gold titles may contain ", " (the answer separator), so when `text` is given an answer text that
     starts with a whole gold answer also counts ("Silent Night, Deadly Night" split into two items).
     """
     golds = _norm_gold(gold)
-    first = normalize_answer(pred_items[0]) if pred_items else ""
+    first = normalize_answer(_TRAILING_YEAR.sub("", pred_items[0])) if pred_items else ""
     if first and first in golds:
         return 1.0
     if text is not None:

@@ -83,8 +83,9 @@ def test_answers_naive_levers_and_report(tiny_index, embedder, settings, tiny_lm
     assert answers["batched_questions_per_s"] > 0 and answers["new_tokens"]["n"] == 3
     naive = bench_naive(str(tiny_lm), embedder, tiny_index, questions[:2], k=2, max_new_tokens=3)
     assert naive["per_answer"]["n"] == 2 and naive["cards"] == 5
-    levers = bench_levers(tiny_index, embedder, model, tokenizer, settings, questions[:2], ["threads_1", "no_newline_stop"])
-    assert {"baseline", "threads_1", "no_newline_stop"} <= set(levers)
+    levers = bench_levers(tiny_index, embedder, model, tokenizer, settings, questions[:2],
+                          ["threads_1", "no_newline_stop", "int8"])
+    assert {"baseline", "threads_1", "no_newline_stop", "int8"} <= set(levers)
     assert all("error" not in r for r in levers.values() if isinstance(r, dict)), levers
 
     head = headline({"answers": answers, "naive": naive, "levers": levers})

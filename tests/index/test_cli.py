@@ -22,7 +22,9 @@ def fake_model(monkeypatch):
 def test_build_add_info(sample_csv, tmp_path, capsys, movies):
     out = tmp_path / "idx"
     assert main(["build", str(sample_csv), "--out", str(out), "--no-progress"]) == 0
-    line = capsys.readouterr().out.strip()
+    captured = capsys.readouterr()
+    line = captured.out.strip()
+    assert "embedding" not in captured.err  # --no-progress: no bar
     assert line.startswith(f"built {out}: {len(movies)} movies,") and "passages/s" in line
     assert main(["add", str(out), str(sample_csv), "--no-progress", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -30,6 +32,11 @@ def test_build_add_info(sample_csv, tmp_path, capsys, movies):
     assert main(["info", str(out)]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["movies"] == len(movies) and manifest["passages"] == report["passages"]
+
+
+def test_progress_bar_by_default(sample_csv, tmp_path, capsys):
+    assert main(["build", str(sample_csv), "--out", str(tmp_path / "idx")]) == 0
+    assert "embedding" in capsys.readouterr().err
 
 
 def test_format_override(tmp_path, capsys):

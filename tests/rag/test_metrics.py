@@ -29,6 +29,8 @@ def test_hits_at_1_multi_answer_case_accents_and_articles():
     # a gold title that contains the ", " separator is still a hit when the answer starts with it
     assert hits_at_1(["Silent Night", "Deadly Night"], ["Silent Night, Deadly Night"], "Silent Night, Deadly Night") == 1.0
     assert hits_at_1(["Jaws 2"], ["Jaws"], "Jaws 2") == 0.0
+    assert hits_at_1(["The Big Combo (1955)."], ["The Big Combo"]) == 1.0  # a trailing year names the same movie
+    assert hits_at_1(["1955"], ["1955"]) == 1.0 and hits_at_1(["(1955)"], ["1955"]) == 1.0
 
 
 def test_any_hit_needs_whole_words():

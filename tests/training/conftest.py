@@ -6,25 +6,6 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(scope="session")
-def tiny_tokenizer_dir(tmp_path_factory) -> Path:
-    """Overrides the shared fixture while it builds a 1-token vocabulary under transformers 5
-    (GPT2TokenizerFast takes `vocab=`/`merges=` there; `vocab_file=` is silently ignored).
-    Delete this override once tests/conftest.py passes vocab=/merges=."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import GPT2TokenizerFast
-
-    from tests.conftest import _TOKENIZER_TEXT
-
-    out = tmp_path_factory.mktemp("tiny_tokenizer_training")
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(_TOKENIZER_TEXT, vocab_size=400, min_frequency=1, special_tokens=["<|endoftext|>"])
-    bpe.save_model(str(out))
-    tokenizer = GPT2TokenizerFast(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"), model_max_length=512)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def write_sample_catalog(movies, path: Path) -> Path:
     """The hand-written movies as a catalog in the project's "sample" CSV format (lists joined by |)."""
     import csv
