@@ -202,8 +202,7 @@ class Retriever:
                         found.append(_Link(i, i + n, kind, list(table[key])))
         # Spans with more content words win, then spans written exactly as the name ("Hell" over "In Hell" in
         # "spoken in Hell"), then longer ones; a name inside a winner ("Morrison" in "Temuera Morrison") is
-        # dropped. A person and a film with the very same span are both kept; a tag too, unless a film has
-        # that span and the question is not topical ("about ...", "described by ...").
+        # dropped. Names with the very same span (a film, a person, a tag) are all kept.
         def rank(l: _Link) -> tuple:
             content = sum(w not in _GENERIC for w in tokens[l.start:l.end])
             exact = any(self.index.passages[r].title in question for r in l.rows[:3])
@@ -215,8 +214,6 @@ class Retriever:
         kept: list[_Link] = []
         for link in found:
             clash = [o for o in kept if link.start < o.end and o.start < link.end]
-            if link.kind == "tag" and not topical and any(o.kind == "title" for o in clash):
-                continue
             if all(o.start == link.start and o.end == link.end for o in clash):
                 kept.append(link)
         return kept
