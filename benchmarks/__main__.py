@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("build", "add", "onnx", "levers", "naive", "app"):
         p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
     p.add_argument("--generator", help="generator folder or id (default: as the app resolves it)")
-    p.add_argument("--num-threads", type=int, help="torch intra-op threads for the whole run (default: all cores)")
+    p.add_argument("--num-threads", type=int, help="torch and FAISS threads for the whole run (default: all cores)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -114,9 +114,11 @@ def run(args) -> dict:
                                          generator=args.generator,
                                          seed=args.seed, progress=progress, num_threads=args.num_threads)
     if settings.num_threads:
+        import faiss
         import torch
 
         torch.set_num_threads(settings.num_threads)
+        faiss.omp_set_num_threads(settings.num_threads)
     started = time.perf_counter()
     sections: dict = {}
     result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
@@ -183,7 +185,6 @@ def run(args) -> dict:
         section = bench_answers(pipeline, answer_qs, progress)
         section.update({"generator": spec.name, "rss_mb": rss_mb()})
         save("answers", section)
-        del pipeline
 
         if not args.skip_levers:
             from benchmarks.levers import bench_levers
@@ -195,12 +196,13 @@ def run(args) -> dict:
         if not args.skip_naive:
             from benchmarks.naive import bench_naive
 
-            _log(f"naive pipeline over {len(answer_qs)} questions", progress)
-            del model
-            section = bench_naive(spec.path, embedder, index, answer_qs, settings.k, settings.max_new_tokens, progress)
+            _log(f"naive pipeline over {len(answer_qs)} questions, paired with ours", progress)
+            section = bench_naive(spec.path, embedder, index, answer_qs, settings.k, settings.max_new_tokens, progress,
+                                  pipeline=pipeline)
             section["note"] = ("same base model folder" + (f"; our pipeline also merges the adapter {spec.adapter} "
                                "(same architecture and size)" if spec.adapter else ""))
             save("naive", section)
+        del pipeline, model
         if not args.skip_app:
             from benchmarks.memory import app_or_pipeline_peak_rss
 

@@ -45,17 +45,28 @@ class NaivePipeline:
 
 
 def bench_naive(model_dir: str, embedder, index, questions: list, k: int = 5, max_new_tokens: int = 24,
-                progress: bool = False) -> dict:
+                progress: bool = False, pipeline=None) -> dict:
+    """Naive answers over the questions. With our `pipeline`, each question is asked of both in turn (paired),
+    so load from other processes hits both alike; speedup = naive total / our total over the same questions."""
     start = time.perf_counter()
     naive = NaivePipeline(model_dir, embedder, index, k, max_new_tokens)
     load_s = time.perf_counter() - start
     naive.answer(questions[0].question)  # warm-up, as our pipeline gets one
-    texts, walls = [], []
+    texts, walls, ours, ours_walls = [], [], [], []
     for q in tqdm(questions, desc="naive", unit="q", disable=not progress):
+        if pipeline is not None:
+            start = time.perf_counter()
+            ours.append(pipeline.ask(q.question))
+            ours_walls.append(time.perf_counter() - start)
         start = time.perf_counter()
         texts.append(naive.answer(q.question))
         walls.append(time.perf_counter() - start)
-    return {"model_dir": str(model_dir), "load_s": round(load_s, 2), "questions": len(questions), "k": k,
-            "max_new_tokens": max_new_tokens, "cards": len(naive.cards), "per_answer": stats(walls),
-            "total_s": round(sum(walls), 3), "hits_at_1": hits_at_1(texts, questions),
-            "examples": [{"question": q.question, "answer": t} for q, t in list(zip(questions, texts))[:5]]}
+    out = {"model_dir": str(model_dir), "load_s": round(load_s, 2), "questions": len(questions), "k": k,
+           "max_new_tokens": max_new_tokens, "cards": len(naive.cards), "per_answer": stats(walls),
+           "total_s": round(sum(walls), 3), "hits_at_1": hits_at_1(texts, questions),
+           "examples": [{"question": q.question, "answer": t} for q, t in list(zip(questions, texts))[:5]]}
+    if pipeline is not None:
+        out.update({"ours_paired": stats(ours_walls), "ours_paired_total_s": round(sum(ours_walls), 3),
+                    "ours_paired_hits_at_1": hits_at_1(ours, questions),
+                    "speedup_paired": round(sum(walls) / sum(ours_walls), 3)})
+    return out

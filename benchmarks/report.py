@@ -11,7 +11,7 @@ TARGETS = {
     "answer_rag_p50_s": ("<=", 0.8, "s", "RAG answer p50"),
     "first_token_p50_s": ("<=", 0.4, "s", "first streamed token p50"),
     "build_ratio_vs_raw_encode": (">=", 0.9, "x", "index build vs raw encode throughput"),
-    "speedup_vs_naive": (">=", 2.0, "x", "speedup vs naive pipeline (sequential answers)"),
+    "speedup_vs_naive": (">=", 2.0, "x", "speedup vs naive pipeline (one question at a time)"),
     "add_reembedded_existing": ("==", 0, "", "existing passages re-embedded by add"),
 }
 
@@ -42,7 +42,8 @@ def headline(sections: dict) -> dict:
     naive = sections.get("naive") or {}
     out["naive_answer_p50_s"] = (naive.get("per_answer") or {}).get("p50")
     out["naive_hits_at_1"] = naive.get("hits_at_1")
-    out["speedup_vs_naive"] = ratio(naive.get("total_s"), answers.get("sequential_total_s"), 2)
+    ours_total = naive.get("ours_paired_total_s") or answers.get("sequential_total_s")  # paired when measured so
+    out["speedup_vs_naive"] = ratio(naive.get("total_s"), ours_total, 2)
     out["speedup_vs_naive_batched"] = ratio(naive.get("total_s"), answers.get("batched_total_s"), 2)
     memory = sections.get("memory") or {}
     out["app_peak_rss_mb"] = memory.get("peak_rss_mb")

@@ -81,8 +81,9 @@ def test_answers_naive_levers_and_report(tiny_index, embedder, settings, tiny_lm
     answers = bench_answers(Pipeline(tiny_index, embedder, model, tokenizer, settings), questions)
     assert answers["sequential"]["n"] == 3 and answers["first_token"]["n"] == 3
     assert answers["batched_questions_per_s"] > 0 and answers["new_tokens"]["n"] == 3
-    naive = bench_naive(str(tiny_lm), embedder, tiny_index, questions[:2], k=2, max_new_tokens=3)
-    assert naive["per_answer"]["n"] == 2 and naive["cards"] == 5
+    pipeline = Pipeline(tiny_index, embedder, model, tokenizer, settings)
+    naive = bench_naive(str(tiny_lm), embedder, tiny_index, questions[:2], k=2, max_new_tokens=3, pipeline=pipeline)
+    assert naive["per_answer"]["n"] == 2 and naive["cards"] == 5 and naive["ours_paired"]["n"] == 2
     levers = bench_levers(tiny_index, embedder, model, tokenizer, settings, questions[:2],
                           ["threads_1", "no_newline_stop", "int8"])
     assert {"baseline", "threads_1", "no_newline_stop", "int8"} <= set(levers)
