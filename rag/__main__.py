@@ -58,7 +58,7 @@ def load_pipeline(settings: Settings, index_dir: str | None, need_index: bool = 
     """The index first (fails fast on a bad folder), then the embedder and the generator."""
     from index.store import load_index
     from rag.models import load_embedder, load_generator
-    from rag.pipeline import Pipeline
+    from rag.pipeline import Pipeline, trained_prompt_settings
 
     index = embedder = None
     if need_index:
@@ -69,7 +69,7 @@ def load_pipeline(settings: Settings, index_dir: str | None, need_index: bool = 
         index = load_index(index_dir, settings)
         embedder = load_embedder(settings=settings)
     model, tokenizer, spec = load_generator(settings)
-    return Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
+    return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec), generator_name=spec.name)
 
 
 def print_answer(answer, as_json: bool) -> None:

@@ -67,7 +67,7 @@ class Settings:
     max_question_tokens: int = 64  # the question is truncated to this many tokens in every prompt
     prompt_examples: int = 2  # demonstration Q/A turns in the chat RAG prompt (KV-cached with the system prompt)
     lazy_dense: bool = True  # a question whose title/person links exactly skips query encoding + FAISS (BM25 fills in)
-    linked_context: int = 2  # when a title/person links, the prompt holds at most this many passages (0 = all k)
+    linked_context: int = 1  # when a title/person links, the prompt holds the linked cards + up to this many in all (0 = all k)
     prefix_cache: bool = True  # prefill the fixed prompt prefix once and reuse its KV cache per question
     generator_dtype: str = "float32"  # "float32" | "bfloat16" (bf16 prefills ~2x faster on AMX CPUs)
     quantize_int8: bool = False  # torch dynamic int8 quantisation of the decoder's Linear layers

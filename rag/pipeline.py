@@ -5,8 +5,10 @@ baseline) and "plot" (continue a plot opening, optionally in a genre).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 from tqdm.auto import tqdm
@@ -63,6 +65,23 @@ def find_span(text: str, answer: str, items: list[str]) -> tuple[int, int] | Non
     return None
 
 
+def trained_prompt_settings(settings: Settings, spec) -> Settings:
+    """Settings with the prompt format a fine-tuned generator was trained with (its prompt_settings.json,
+    written by `python -m training finetune`): demonstrations, passage and question truncation, budget."""
+    folder = Path(spec.adapter or spec.path) if spec is not None else None
+    file = folder / "prompt_settings.json" if folder is not None else None
+    if file is None or not file.is_file():
+        return settings
+    try:
+        trained = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return settings
+    known = {k: trained[k] for k in ("prompt_examples", "max_passage_tokens", "max_question_tokens") if k in trained}
+    if isinstance(trained.get("max_prompt_tokens"), int):
+        known["max_prompt_tokens"] = min(settings.max_prompt_tokens, trained["max_prompt_tokens"])
+    return settings.with_overrides(**known)
+
+
 class Pipeline:
     def __init__(self, index, embedder, model, tokenizer, settings: Settings, generator_name: str | None = None) -> None:
         self.settings = settings
@@ -83,7 +102,7 @@ class Pipeline:
         embedder = load_embedder(settings=settings)
         index = load_index(ensure_index(settings), settings)
         model, tokenizer, spec = load_generator(settings)
-        return cls(index, embedder, model, tokenizer, settings, generator_name=spec.name)
+        return cls(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec), generator_name=spec.name)
 
     @property
     def model(self):

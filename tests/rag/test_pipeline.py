@@ -100,3 +100,15 @@ def test_smollm2_answers_who_directed_jaws(mem_index, embedder):
     assert answer.sources[0].title == "Jaws" and answer.sources[0].span is not None
     streamed = list(pipeline.ask_stream("Who directed Jaws?"))[-1][1]
     assert streamed.text == answer.text
+
+
+def test_trained_prompt_settings_are_applied(tmp_path):
+    from rag.config import Settings
+    from rag.models import GeneratorSpec
+    from rag.pipeline import trained_prompt_settings
+
+    (tmp_path / "prompt_settings.json").write_text(json.dumps(
+        {"k": 9, "prompt_examples": 0, "max_prompt_tokens": 512, "max_passage_tokens": 100, "max_question_tokens": 48}))
+    s = trained_prompt_settings(Settings(prompt_examples=2, k=3), GeneratorSpec("x", "base", adapter=str(tmp_path)))
+    assert (s.prompt_examples, s.max_prompt_tokens, s.max_passage_tokens, s.max_question_tokens, s.k) == (0, 512, 100, 48, 3)
+    assert trained_prompt_settings(Settings(), GeneratorSpec("x", str(tmp_path / "none"))) == Settings()
