@@ -34,16 +34,17 @@ def pct(values: list[float], scale: float = 1.0) -> dict:
             "mean": round(float(arr.mean()), 4), "n": len(values)}
 
 
-def load_question_texts(path: str | None, index, n: int, seed: int) -> list[str]:
+def load_questions(path: str | None, index, n: int, seed: int) -> list[tuple[str, list[str]]]:
+    """(question, gold answers) pairs; gold is empty for questions made from cards."""
     rng = random.Random(seed)
     if path:
         from rag.questions import read_questions
 
-        texts = [q.question for q in read_questions(path)]
+        pairs = [(q.question, list(q.answers)) for q in read_questions(path)]
     else:
         titles = sorted({p.title for p in index.passages if p.kind == "card"})
-        texts = [rng.choice(TEMPLATES).format(t=t) for t in rng.sample(titles, min(len(titles), n * 2))]
-    return rng.sample(texts, min(n, len(texts)))
+        pairs = [(rng.choice(TEMPLATES).format(t=t), []) for t in rng.sample(titles, min(len(titles), n * 2))]
+    return rng.sample(pairs, min(n, len(pairs)))
 
 
 def bench_retrieval(retriever, questions: list[str]) -> dict:
@@ -70,13 +71,16 @@ def bench_retrieval(retriever, questions: list[str]) -> dict:
     return out
 
 
-def bench_answers(pipeline, questions: list[str], stream: bool) -> tuple[dict, list[dict]]:
+def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[int] | None = None
+                  ) -> tuple[dict, list[dict]]:
+    """lengths: force exactly this many new tokens per question (no early stop), e.g. the gold answer's."""
     pipeline.ask(questions[0])  # warm-up: prefix KV cache, first allocations
     walls, rows = [], []
     tok = pipeline.tokenizer
-    for q in questions:
+    for i, q in enumerate(questions):
+        forced = dict(max_new_tokens=lengths[i], stop_at_newline=False) if lengths else {}
         t0 = time.perf_counter()
-        answer = pipeline.ask(q)
+        answer = pipeline.ask(q, **forced)
         walls.append(time.perf_counter() - t0)
         rows.append({"question": q, "answer": answer.text, "abstained": answer.abstained, **answer.timings,
                      "new_tokens": len(tok(answer.text, add_special_tokens=False)["input_ids"])})
@@ -103,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--retrieval-only", action="store_true")
     ap.add_argument("--stream", action="store_true", help="also time the first streamed token")
+    ap.add_argument("--gold-length", action="store_true",
+                    help="generate exactly as many tokens as each gold answer (+1 for eos, at most max_new_tokens): "
+                         "the latency of a model that answers briefly, e.g. a fine-tuned one")
     ap.add_argument("--generator", help="generator id or folder (default: settings)")
     ap.add_argument("--dtype", choices=("float32", "bfloat16"))
     ap.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the decoder")
@@ -127,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         ensure_index(settings)
     index = load_index(settings.index_dir, settings)
     embedder = load_embedder(settings=settings)
-    questions = load_question_texts(args.questions, index, args.n, args.seed)
+    pairs = load_questions(args.questions, index, args.n, args.seed)
+    questions = [q for q, _ in pairs]
     from rag.retrieve import Retriever
 
     result = {"index": settings.index_dir, "passages": len(index), "questions": len(questions),
@@ -142,7 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
         result["generator"] = spec.name
         result["dtype"], result["int8"] = settings.generator_dtype, settings.quantize_int8
-        result["answers"], rows = bench_answers(pipeline, questions, args.stream)
+        lengths = None
+        if args.gold_length:
+            from rag.prompt import format_answer
+
+            lengths = [min(settings.max_new_tokens, 1 + len(tokenizer(format_answer(gold), add_special_tokens=False)
+                                                            ["input_ids"])) for _, gold in pairs]
+            result["gold_length"] = True
+        result["answers"], rows = bench_answers(pipeline, questions, args.stream, lengths)
 
     r = result["retrieval_ms"]
     print(f"retrieval ms  p50 {r['search']['p50']:.2f}  p95 {r['search']['p95']:.2f}   (encode {r['encode']['p50']:.2f}, "

@@ -15,8 +15,9 @@ def test_rag_answer_has_sources_items_and_timings(tiny_pipeline):
     assert answer.mode == "rag" and not answer.abstained and answer.generator == "tiny-gpt2"
     assert answer.sources[0].title == "Jaws" and answer.sources[0].stage == "title-link"
     assert len(answer.sources) == tiny_pipeline.settings.k
-    # a linked title: the prompt holds the linked card and at most linked_context passages in all
-    assert [s.used for s in answer.sources] == [True, True, False, False, False]
+    # a linked title: the prompt holds the linked card (and up to linked_context passages in all)
+    used = [s.used for s in answer.sources]
+    assert used[0] and sum(used) == max(1, tiny_pipeline.settings.linked_context)
     assert TIMINGS <= set(answer.timings) and answer.timings["total_s"] >= answer.timings["generate_s"]
     assert isinstance(answer.items, list)
     json.dumps(answer.to_dict())  # JSON-serialisable as is
