@@ -65,7 +65,7 @@ class Settings:
     max_links: int = 3  # linked title/person cards pinned ahead of the fused hits (remakes count separately)
     fuzzy_threshold: float = 90.0  # rapidfuzz partial_ratio cutoff for fuzzy title/person links
     max_question_tokens: int = 64  # the question is truncated to this many tokens in every prompt
-    prompt_examples: int = 2  # demonstration Q/A turns in the chat RAG prompt (KV-cached with the system prompt)
+    prompt_examples: int = 4  # demonstration Q/A turns (0-4) in the chat RAG prompt, KV-cached with the system prompt
     lazy_dense: bool = True  # a question whose title/person links exactly skips query encoding + FAISS (BM25 fills in)
     linked_context: int = 1  # when a title/person links, the prompt holds the linked cards + up to this many in all (0 = all k)
     prefix_cache: bool = True  # prefill the fixed prompt prefix once and reuse its KV cache per question

@@ -2,7 +2,7 @@
 
 Speed: torch.inference_mode; answers stop at the first newline (a StoppingCriteria) or eos; the fixed
 prompt prefix of a mode (system prompt + demonstrations) is prefilled once and its KV cache is copied per
-question, so only the context and question are prefilled; batches are sorted by length and left-padded.
+question (batches too), so only the context and question are prefilled; batches are sorted by length.
 """
 from __future__ import annotations
 
@@ -134,17 +134,24 @@ class Generator:
 
     def _run(self, rows: list[list[int]], prefix: str | None, config: GenerationConfig, stop_at_newline: bool,
              streamer=None, cancel: threading.Event | None = None) -> list[list[int]]:
+        # Rows share `prefix` (its KV cache is reused): padding goes between the prefix and the rest, which
+        # generate() handles, as positions come from the attention mask. Otherwise plain left padding.
+        cached = prefix is not None and self.settings.prefix_cache
+        n = len(self._prefixes[prefix][0]) if cached else 0
         width = max(len(r) for r in rows)
-        input_ids = torch.tensor([[self.pad_id] * (width - len(r)) + r for r in rows])
-        attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+        input_ids = torch.tensor([r[:n] + [self.pad_id] * (width - len(r)) + r[n:] for r in rows])
+        attention = torch.tensor([[1] * n + [0] * (width - len(r)) + [1] * (len(r) - n) for r in rows])
         criteria = StoppingCriteriaList()
         if stop_at_newline:
             criteria.append(_StopAtNewline(self.tokenizer, width))
         if cancel is not None:
             criteria.append(_Cancel(cancel))
         kwargs = {}
-        if prefix is not None and len(rows) == 1 and self.settings.prefix_cache:
-            kwargs["past_key_values"] = self._prefix_cache(prefix)
+        if cached:
+            cache = self._prefix_cache(prefix)
+            if len(rows) > 1:
+                cache.batch_repeat_interleave(len(rows))
+            kwargs["past_key_values"] = cache
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids, attention_mask=attention, generation_config=config,
                                       stopping_criteria=criteria, streamer=streamer, **kwargs)
@@ -159,7 +166,8 @@ class Generator:
         size = max(1, self.settings.batch_size)
         for start in range(0, len(order), size):
             batch = order[start:start + size]
-            prefix = encoded[batch[0]][1] if len(batch) == 1 else None
+            prefixes = {encoded[i][1] for i in batch}
+            prefix = prefixes.pop() if len(prefixes) == 1 else None
             outputs = self._run([encoded[i][0] for i in batch], prefix, config, stop)
             for i, ids in zip(batch, outputs):
                 texts[i] = finish(self.tokenizer.decode(ids, skip_special_tokens=True), stop)

@@ -28,15 +28,15 @@ PLAIN_SYSTEM = (
 )
 PLOT_SYSTEM = "You are a screenwriter. Continue the movie plot you are given, in the same style, in a few sentences."
 
-# Demonstrations for chat models (fictional films, so they can never leak into real answers). They sit in
+# Demonstrations for chat models (fictional films, so no real fact is taught by them). They sit in
 # the fixed prompt prefix, whose KV cache is computed once, so they cost no prefill time per question.
-_EXAMPLES = [
-    (["The Silent Harbor (1961). Directed by Anna Berg. Written by Paul Lind. Starring Mia Holm, Erik Sand. "
-      "Genre: Drama. Language: Swedish.",
-      "Paul Lind — director of: Northern Lights (1964); writer of: The Silent Harbor (1961)."],
-     "who directed The Silent Harbor?", "Anna Berg"),
-    (["Mia Holm — actor in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970).",
-      "The Long Winter (1970). Directed by Erik Sand. Starring Mia Holm, Jon Vik. Genre: Drama."],
+_CARD = ("The Silent Harbor (1961). Directed by Anna Berg. Written by Paul Lind, Karin Ek. Starring Mia Holm, "
+         "Erik Sand. Genre: Drama. Language: Swedish.")
+_EXAMPLES = [  # (context passages, question, answer); settings.prompt_examples of them are used, in order
+    ([_CARD], "who directed The Silent Harbor?", "Anna Berg"),
+    ([_CARD], "who wrote The Silent Harbor?", "Paul Lind, Karin Ek"),
+    ([_CARD], "what year was The Silent Harbor released?", "1961"),
+    (["Mia Holm — actor in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970)."],
      "what films did Mia Holm star in?", "The Silent Harbor, Northern Lights, The Long Winter"),
 ]
 _SENTINEL = "\u0000QUESTION\u0000"
