@@ -126,8 +126,13 @@ def run(args) -> dict:
               "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
               "settings": dataclasses.asdict(settings), "sections": sections}
 
+    last = [started]
+
     def save(name: str, value: dict) -> None:
         sections[name] = value
+        now = time.perf_counter()
+        result.setdefault("section_seconds", {})[name] = round(now - last[0], 1)
+        last[0] = now
         result.update(headline(sections))
         result["targets"] = check_targets(result)
         result["wall_s"] = round(time.perf_counter() - started, 1)

@@ -119,7 +119,7 @@ def smollm2_pipeline(wikimovies_small, embedder):
 def test_smollm2_answers_who_directed_jaws(smollm2_pipeline, request):
     if "adapter" not in smollm2_pipeline.generator_name:  # known: zero-shot 135M picks a familiar name
         request.node.add_marker(pytest.mark.xfail(reason="zero-shot SmolLM2-135M answers Jaws' writer or cast; "
-                                                         "the fine-tuned adapter answers it", strict=False))
+                                                         "no fine-tuned adapter is shipped yet", strict=False))
     answer = smollm2_pipeline.ask("Who directed Jaws?")
     assert "Spielberg" in answer.text
     assert answer.sources[0].title == "Jaws" and answer.sources[0].span is not None
