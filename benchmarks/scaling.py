@@ -15,7 +15,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchmarks.common import rss_mb, stats
+from benchmarks.common import rss_mb, stats, time_each
 from index.records import Passage
 from index.store import MovieIndex, bm25_tokens, make_bm25, make_faiss
 from rag.config import Settings
@@ -72,16 +72,6 @@ def recall_at(approx: np.ndarray, exact: np.ndarray, k: int) -> float:
     return float(np.mean([len(set(a[:k]) & set(e[:k])) / k for a, e in zip(approx, exact)]))
 
 
-def _search_times(fn, items) -> list[float]:
-    fn(items[0])
-    out = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        out.append(time.perf_counter() - start)
-    return out
-
-
 def bench_size(passages: list[Passage], vectors: np.ndarray, queries: list[str], qvecs: np.ndarray,
                settings: Settings, k: int, embed_rate: float) -> dict:
     n = len(passages)
@@ -105,11 +95,11 @@ def bench_size(passages: list[Passage], vectors: np.ndarray, queries: list[str],
     for name, fa in (("flat", flat), ("hnsw", hnsw)):
         idx = MovieIndex(passages, vectors, {"hnsw": name == "hnsw"}, faiss_index=fa, bm25=bm25)
         retriever = Retriever(idx, lookup, settings)
-        dense = _search_times(lambda q: fa.search(table[q][None, :], k), queries)
-        hybrid = _search_times(lambda q: retriever.search(q, k=k), queries)
+        dense = time_each(lambda q: fa.search(table[q][None, :], k), queries)
+        hybrid = time_each(lambda q: retriever.search(q, k=k), queries)
         row[f"dense_{name}_ms"] = stats(dense, 1000, 3)
         row[f"hybrid_linked_{name}_ms"] = stats(hybrid, 1000, 2)
-    row["bm25_ms"] = stats(_search_times(lambda q: bm25.retrieve([bm25_tokens(q)], k=k, show_progress=False), queries),
+    row["bm25_ms"] = stats(time_each(lambda q: bm25.retrieve([bm25_tokens(q)], k=k, show_progress=False), queries),
                            1000, 2)
     depth = max(k, settings.candidates)
     _, exact = flat.search(qvecs, depth)
@@ -120,7 +110,7 @@ def bench_size(passages: list[Passage], vectors: np.ndarray, queries: list[str],
     default_ef, hnsw.hnsw.efSearch = hnsw.hnsw.efSearch, 2 * hnsw.hnsw.efSearch  # the recall a wider search buys
     _, approx = hnsw.search(qvecs, depth)
     row[f"hnsw_ef{hnsw.hnsw.efSearch}_recall_at_{k}"] = round(recall_at(approx, exact, k), 4)
-    row[f"hnsw_ef{hnsw.hnsw.efSearch}_ms"] = stats(_search_times(lambda q: hnsw.search(table[q][None, :], k), queries),
+    row[f"hnsw_ef{hnsw.hnsw.efSearch}_ms"] = stats(time_each(lambda q: hnsw.search(table[q][None, :], k), queries),
                                                    1000, 3)
     hnsw.hnsw.efSearch = default_ef
     row["rss_mb"] = rss_mb()
@@ -144,7 +134,7 @@ def bench_scaling(embedder, settings: Settings, sizes: list[int] = (10_000, 50_0
 
     qtexts = [f"Who directed {passages[3 * int(i)].title}?" for i in rng.integers(0, n_max // 3, size=queries)]
     qtexts = list(dict.fromkeys(qtexts))
-    encode_ms = stats(_search_times(lambda q: embedder.encode([q], normalize_embeddings=True, show_progress_bar=False),
+    encode_ms = stats(time_each(lambda q: embedder.encode([q], normalize_embeddings=True, show_progress_bar=False),
                                     qtexts[:50]), 1000, 2)
     rows = []
     for n in tqdm(sorted(sizes), desc="scaling", unit="size", disable=not progress):
