@@ -75,16 +75,17 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
                   ) -> tuple[dict, list[dict]]:
     """lengths: force exactly this many new tokens per question (no early stop), e.g. the gold answer's."""
     pipeline.ask(questions[0])  # warm-up: prefix KV cache, first allocations
-    walls, rows = [], []
+    walls, cpus, rows = [], [], []
     tok = pipeline.tokenizer
     for i, q in enumerate(questions):
         forced = dict(max_new_tokens=lengths[i], stop_at_newline=False) if lengths else {}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         answer = pipeline.ask(q, **forced)
         walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
         rows.append({"question": q, "answer": answer.text, "abstained": answer.abstained, **answer.timings,
                      "new_tokens": len(tok(answer.text, add_special_tokens=False)["input_ids"])})
-    out = {"answer_s": pct(walls), "generate_s": pct([r["generate_s"] for r in rows]),
+    out = {"answer_s": pct(walls), "answer_cpu_s": pct(cpus), "generate_s": pct([r["generate_s"] for r in rows]),
            "retrieve_s": pct([r["retrieve_s"] for r in rows]), "prompt_s": pct([r["prompt_s"] for r in rows]),
            "new_tokens": pct([r["new_tokens"] for r in rows]), "abstained": sum(r["abstained"] for r in rows)}
     if stream:
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="write the results as JSON here")
     ap.add_argument("--rows", help="write per-question rows as JSONL here")
     args = ap.parse_args(argv)
+    import os
+
+    load = os.getloadavg()[0]
 
     import torch
 
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = [q for q, _ in pairs]
     from rag.retrieve import Retriever
 
-    result = {"index": settings.index_dir, "passages": len(index), "questions": len(questions),
+    result = {"index": settings.index_dir, "passages": len(index), "questions": len(questions), "load_avg_1m": load,
               "threads": torch.get_num_threads(), "k": settings.k,
               "retrieval_ms": bench_retrieval(Retriever(index, embedder, settings), questions)}
     rows = []
@@ -160,11 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         result["answers"], rows = bench_answers(pipeline, questions, args.stream, lengths)
 
     r = result["retrieval_ms"]
+    print(f"{len(questions)} questions, {len(index)} passages, load average {load:.1f} on {os.cpu_count()} cores")
     print(f"retrieval ms  p50 {r['search']['p50']:.2f}  p95 {r['search']['p95']:.2f}   (encode {r['encode']['p50']:.2f}, "
           f"dense {r['dense']['p50']:.2f}, bm25 {r['bm25']['p50']:.2f}, link+fuse {r['link_and_fuse']['p50']:.2f})")
     if "answers" in result:
         a = result["answers"]
-        print(f"answer s      p50 {a['answer_s']['p50']:.3f}  p95 {a['answer_s']['p95']:.3f}   (generate p50 "
+        print(f"answer s      p50 {a['answer_s']['p50']:.3f}  p95 {a['answer_s']['p95']:.3f}   (process CPU p50 "
+              f"{a['answer_cpu_s']['p50']:.3f}, generate p50 "
               f"{a['generate_s']['p50']:.3f}, new tokens p50 {a['new_tokens']['p50']}, abstained {a['abstained']})")
         if "first_token_s" in a:
             print(f"first token s p50 {a['first_token_s']['p50']:.3f}  p95 {a['first_token_s']['p95']:.3f}")

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(pipeline.plot(args.prompt, genre=args.genre, seed=args.seed, max_new_tokens=args.max_new_tokens,
                             temperature=args.temperature))
         return 0
-    pipeline = load_pipeline(settings, args.index, need_index=args.mode == "rag" or args.command == "chat")
+    pipeline = load_pipeline(settings, args.index, need_index=args.mode == "rag")
     if args.command == "ask":
         print_answer(pipeline.ask(args.question, mode=args.mode, k=args.k), args.json)
         return 0

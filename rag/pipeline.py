@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from rag.config import Settings
 from rag.generate import Generator
-from rag.prompt import (ABSTAIN_ANSWER, clean_text, pack_passages, prompt_prefix, render_plain_prompt,
-                        render_plot_prompt, render_rag_prompt, split_answer, truncate_tokens)
+from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, clean_text, prompt_prefix, render_plain_prompt,
+                        render_plot_prompt, split_answer, truncate_tokens)
 from rag.retrieve import Retrieval, Retriever
 
 MODES = ("rag", "plain", "plot")
@@ -26,12 +26,12 @@ MODES = ("rag", "plain", "plot")
 class Source:
     title: str
     year: int | None
-    kind: str  # "card" | "plot" | "person"
+    kind: str  # "card" | "plot" | "person" | "tag"
     text: str  # the full passage text
-    score: float
-    stage: str  # "title-link" | "person-link" | "dense" | "bm25" | "hybrid"
+    score: float  # RRF score, or link similarity (0-1) for linked cards
+    stage: str  # "title-link" | "person-link" | "tag-link" | "dense" | "bm25" | "hybrid"
     span: tuple[int, int] | None = None  # [start, end) of the answer inside `text`, when found
-    used: bool = True  # the passage fit the prompt budget (False: retrieved but left out of the prompt)
+    used: bool = True  # the passage is in the prompt (False: retrieved, but cut by linked_context or the budget)
     key: str = ""  # the passage key, e.g. "card:inception (2010)"
 
 
@@ -141,17 +141,15 @@ class Pipeline:
         """(prompt or None when abstaining, sources)."""
         if mode == "plain":
             return render_plain_prompt(self.tokenizer, question, self.settings), []
-        passages = [h.passage for h in self._context_hits(retrieval)]
-        used = set(pack_passages(self.tokenizer, question, passages, self.settings)) if passages else set()
+        context = self._context_hits(retrieval)
+        prompt, packed = build_rag_prompt(self.tokenizer, question, [h.passage for h in context], self.settings)
         sources = []
         for hit in retrieval.hits:
             p = hit.passage
             shown = truncate_tokens(self.tokenizer, clean_text(self.tokenizer, p.text), self.settings.max_passage_tokens)
             sources.append(Source(p.title, p.year, p.kind, p.text, round(float(hit.score), 6), hit.stage,
-                                  used=shown in used, key=p.key))
-        if self._abstains(retrieval):
-            return None, sources
-        return render_rag_prompt(self.tokenizer, question, passages, self.settings), sources
+                                  used=hit in context and shown in packed, key=p.key))
+        return (None if self._abstains(retrieval) else prompt), sources
 
     def _answer(self, question: str, mode: str, text: str, sources: list[Source], abstained: bool,
                 timings: dict[str, float]) -> Answer:

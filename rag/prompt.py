@@ -128,10 +128,15 @@ def pack_passages(tokenizer, question: str, passages: list[Passage], settings: S
     return chosen
 
 
+def build_rag_prompt(tokenizer, question: str, passages: list[Passage], settings: Settings) -> tuple[str, list[str]]:
+    """(prompt, the passage texts it holds): context passages, then the question; ≤ prompt_budget() tokens."""
+    packed = pack_passages(tokenizer, question, passages, settings)
+    return _assemble_rag(tokenizer, _question(tokenizer, question, settings), packed, settings), packed
+
+
 def render_rag_prompt(tokenizer, question: str, passages: list[Passage], settings: Settings) -> str:
     """Context passages, then the question; at most prompt_budget() tokens."""
-    q = _question(tokenizer, question, settings)
-    return _assemble_rag(tokenizer, q, pack_passages(tokenizer, question, passages, settings), settings)
+    return build_rag_prompt(tokenizer, question, passages, settings)[0]
 
 
 def render_plain_prompt(tokenizer, question: str, settings: Settings) -> str:
