@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--build-source", action="append", help="catalog(s) for the build benchmark (default: "
                    f"{DEFAULT_BUILD_SOURCE.name} from the shared data when present, else the sample catalog)")
     p.add_argument("--add-films", type=int, default=100, help="films added in the incremental add benchmark (default 100)")
-    p.add_argument("--lever-questions", type=int, default=30, help="questions per speed lever (default 30)")
+    p.add_argument("--lever-questions", type=int, default=20, help="questions per speed lever (default 20)")
     p.add_argument("--levers", help="comma-separated lever names (default: all; see benchmarks/levers.py)")
     for name in ("build", "add", "onnx", "levers", "naive", "app"):
         p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
@@ -98,8 +98,9 @@ def _movies(index_dir: str) -> list | None:
 
 def run(args) -> dict:
     """The main benchmark; returns the result dict (also written to args.out after each section)."""
-    from benchmarks import answers, build, levers, memory, naive, onnx_encoder, retrieval  # noqa: F401 - import
-    from benchmarks.report import check_targets, headline  # everything now, not mid-run while others edit the code
+    # everything imported now, not mid-run (a module edited meanwhile could no longer match the others)
+    from benchmarks import answers, build, levers, memory, naive, onnx_encoder, retrieval
+    from benchmarks.report import check_targets, headline
     from index.build import ensure_index
     from index.store import load_index
     from rag.config import Settings
@@ -139,23 +140,29 @@ def run(args) -> dict:
         _write(out, result)
         _log(f"{name} done ({result['wall_s']} s)", progress)
 
+    def measure(name: str, fn, message: str) -> dict | None:
+        """Run one section; a failure is recorded in its place (and reported) instead of ending the run."""
+        _log(message, progress)
+        try:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 - later sections still run; the error is in the JSON
+            value = {"error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"}
+            result.setdefault("failed_sections", []).append(name)
+            print(f"warning: {name} failed: {value['error']}", file=sys.stderr)
+        save(name, value)
+        return value
+
     workdir_ctx = tempfile.TemporaryDirectory(prefix="bench-") if not args.workdir else None
     workdir = Path(args.workdir or workdir_ctx.name)
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         if not args.skip_build:  # first, so the process peak RSS is the build's own
-            from benchmarks.build import bench_build
-
-            _log("build vs raw encode", progress)
-            save("build", bench_build(_build_sources(args), workdir, progress))
-
+            measure("build", lambda: build.bench_build(_build_sources(args), workdir, progress), "build vs raw encode")
         embedder = load_embedder(settings=settings)
         index_dir = settings.index_dir if args.index else ensure_index(settings, embedder=embedder)
         if not args.skip_add:
-            from benchmarks.build import bench_add
-
-            _log(f"add {args.add_films} films", progress)
-            save("add", bench_add(index_dir, workdir, settings, embedder, args.add_films))
+            measure("add", lambda: build.bench_add(index_dir, workdir, settings, embedder, args.add_films),
+                    f"add {args.add_films} films")
 
         index = load_index(index_dir, settings, embedder)
         questions, source = benchmark_questions(index, max(args.questions, args.answers, args.lever_questions),
@@ -164,56 +171,37 @@ def run(args) -> dict:
                            "kinds": index.manifest.get("kinds"), "hnsw": bool(index.manifest.get("hnsw")),
                            "sources": [s.get("path") for s in index.manifest.get("sources", [])]}
         result["questions_source"] = source
-
-        from benchmarks.retrieval import bench_retrieval
-
-        _log(f"retrieval over {args.questions} questions", progress)
-        save("retrieval", bench_retrieval(index, embedder, settings, [q.question for q in questions[:args.questions]],
-                                          settings.k, progress))
+        texts = [q.question for q in questions]
+        measure("retrieval", lambda: retrieval.bench_retrieval(index, embedder, settings, texts[:args.questions],
+                                                               settings.k, progress),
+                f"retrieval over {args.questions} questions")
         if not args.skip_onnx:
-            from benchmarks.onnx_encoder import bench_onnx
+            measure("onnx", lambda: onnx_encoder.bench_onnx(embedder, texts[:100], [p.text for p in index.passages[:1000]],
+                                                            settings.embed_batch_size), "onnx embedder lever")
 
-            _log("onnx embedder lever", progress)
-            try:
-                save("onnx", bench_onnx(embedder, [q.question for q in questions[:100]],
-                                        [p.text for p in index.passages[:1000]], settings.embed_batch_size))
-            except Exception as exc:  # noqa: BLE001 - an optional lever; its failure is a finding
-                save("onnx", {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
+        from rag.pipeline import Pipeline, trained_prompt_settings
 
-        from benchmarks.answers import bench_answers
-        from rag.pipeline import Pipeline
-
-        spec = resolve_generator(settings)
-        model, tokenizer, spec = load_generator(settings, spec)
+        model, tokenizer, spec = load_generator(settings, resolve_generator(settings))
+        settings = trained_prompt_settings(settings, spec)
         pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
         answer_qs = questions[:args.answers]
-        _log(f"answers over {len(answer_qs)} questions with {spec.name}", progress)
-        section = bench_answers(pipeline, answer_qs, progress)
-        section.update({"generator": spec.name, "rss_mb": rss_mb()})
-        save("answers", section)
-
+        measure("answers", lambda: {**answers.bench_answers(pipeline, answer_qs, progress), "generator": spec.name,
+                                    "rss_mb": rss_mb()},
+                f"answers over {len(answer_qs)} questions with {spec.name}")
         if not args.skip_levers:
-            from benchmarks.levers import bench_levers
-
             names = args.levers.split(",") if args.levers else None
-            _log("speed levers", progress)
-            save("levers", bench_levers(index, embedder, model, tokenizer, settings, questions[:args.lever_questions],
-                                        names, progress))
+            measure("levers", lambda: levers.bench_levers(index, embedder, model, tokenizer, settings,
+                                                          questions[:args.lever_questions], names, progress),
+                    "speed levers")
         if not args.skip_naive:
-            from benchmarks.naive import bench_naive
-
-            _log(f"naive pipeline over {len(answer_qs)} questions, paired with ours", progress)
-            section = bench_naive(spec.path, embedder, index, answer_qs, settings.k, settings.max_new_tokens, progress,
-                                  pipeline=pipeline)
-            section["note"] = ("same base model folder" + (f"; our pipeline also merges the adapter {spec.adapter} "
-                               "(same architecture and size)" if spec.adapter else ""))
-            save("naive", section)
-        del pipeline, model
+            note = "same base model folder" + (f"; our pipeline also merges the adapter {spec.adapter} (same "
+                                               "architecture and size)" if spec.adapter else "")
+            measure("naive", lambda: {**naive.bench_naive(spec.path, embedder, index, answer_qs, settings.k,
+                                                          settings.max_new_tokens, progress, pipeline=pipeline),
+                                      "note": note},
+                    f"naive pipeline over {len(answer_qs)} questions, paired with ours")
         if not args.skip_app:
-            from benchmarks.memory import app_or_pipeline_peak_rss
-
-            _log("app peak RSS (default index)", progress)
-            save("memory", app_or_pipeline_peak_rss())
+            measure("memory", memory.app_or_pipeline_peak_rss, "app peak RSS (default index)")
     finally:
         if workdir_ctx is not None:
             workdir_ctx.cleanup()
@@ -262,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
             args = _parser().parse_args(argv)
             if min(args.questions, args.answers, args.lever_questions) < 1:
                 raise ValueError("--questions, --answers and --lever-questions must be at least 1")
-            print(summary_text(run(args)))
+            result = run(args)
+            print(summary_text(result))
+            if result.get("failed_sections"):
+                print(f"error: sections failed: {', '.join(result['failed_sections'])} (see {args.out})", file=sys.stderr)
+                return 1
     except (CatalogError, IndexLoadError, ModelUnavailable, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -21,13 +21,13 @@ class Lever:
     what: str
     settings: dict = field(default_factory=dict)  # Settings overrides
     generate: dict = field(default_factory=dict)  # generation overrides passed to ask()
-    threads: int = 0  # torch intra-op threads while measured (0 = unchanged)
+    threads: int = 0  # torch intra-op threads while measured (0 = unchanged, -1 = 1 if the run uses more, else all)
     fresh_model: bool = False  # the lever changes weights (dtype, int8): load a fresh copy
 
 
 LEVERS = [
     Lever("baseline", "default settings"),
-    Lever("threads_1", "torch.set_num_threads(1) instead of all cores", threads=1),
+    Lever("threads", "the other torch thread count: 1 when the run uses all cores, else all cores", threads=-1),
     Lever("no_prefix_cache", "prefill the system prompt and examples on every question", {"prefix_cache": False}),
     Lever("no_examples", "no demonstration turns in the chat prompt", {"prompt_examples": 0}),
     Lever("short_context", "max_passage_tokens 60 and k 3 (shorter contexts)", {"max_passage_tokens": 60, "k": 3}),
@@ -99,7 +99,18 @@ def bench_levers(index, embedder, model, tokenizer, settings: Settings, question
     """{lever name: result}. Levers that share the loaded model run interleaved with the baseline in one pass;
     each lever that needs its own weights (int8, bfloat16) runs interleaved with the baseline in a pass of its
     own, its copy freed afterwards. speedup_vs_baseline > 1 means faster than the paired baseline."""
-    chosen = {l.name: l for l in LEVERS if (names is None or l.name in names or l.name == "baseline") and _valid(l, settings)}
+    import os
+
+    import torch
+
+    chosen = {}
+    for lever in LEVERS:
+        if (names is None or lever.name in names or lever.name == "baseline") and _valid(lever, settings):
+            if lever.threads == -1:  # resolve "the other thread count" against this run's
+                n = 1 if torch.get_num_threads() > 1 else (os.cpu_count() or 1)
+                lever = Lever(f"threads_{n}", f"torch.set_num_threads({n}) instead of {torch.get_num_threads()}",
+                              threads=n)
+            chosen[lever.name] = lever
     results: dict = {"_questions": len(questions)}
     shared = [n for n, l in chosen.items() if not l.fresh_model]
     passes = [shared] + [["baseline", n] for n, l in chosen.items() if l.fresh_model]

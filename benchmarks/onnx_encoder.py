@@ -89,12 +89,13 @@ def bench_onnx(embedder, queries: list[str], passages: list[str], batch_size: in
 
     folder = bundled_embedder_dir()
     result: dict = {"st_backend_onnx": try_st_backend(str(folder)) if folder else "no bundled embedder folder"}
-    try:
-        import onnx  # noqa: F401 - torch.onnx.export needs it
-        import onnxruntime
-    except ImportError as exc:
-        result["error"] = f"{exc}; pip install onnxruntime onnx to measure this lever"
+    import importlib.util
+
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]  # onnx: for the export
+    if missing:
+        result["error"] = f"{' and '.join(missing)} not installed; pip install onnxruntime onnx to measure this lever"
         return result
+    import onnxruntime
     with tempfile.TemporaryDirectory(prefix="onnx-minilm-") as tmp:
         start = time.perf_counter()
         onnx_enc = OnnxEncoder(embedder, tmp)

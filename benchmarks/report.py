@@ -70,7 +70,7 @@ def _fmt(value) -> str:
 
 def table(rows: list[tuple], headers: tuple) -> str:
     cells = [tuple(_fmt(c) for c in r) for r in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    widths = [max([len(str(h))] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
@@ -79,7 +79,8 @@ def summary_text(result: dict) -> str:
     """Readable tables of a main run: targets, then everything else measured."""
     parts = ["Targets (issue 8)", table([(t["label"], t["value"], t["target"], {True: "yes", False: "NO", None: "-"}[t["met"]])
                                         for t in result.get("targets", {}).values()], ("figure", "value", "target", "met"))]
-    skip = {"command", "machine", "settings", "sections", "targets", "started_at", "finished_at", "index", "questions_source"}
+    skip = {"command", "machine", "settings", "sections", "targets", "started_at", "finished_at", "index",
+            "questions_source", "section_seconds", "failed_sections"}
     rest = [(k, v) for k, v in result.items() if k not in skip and not isinstance(v, (dict, list))]
     parts += ["", "All headline numbers", table(rest, ("key", "value"))]
     levers = (result.get("sections") or {}).get("levers") or {}
@@ -91,9 +92,12 @@ def summary_text(result: dict) -> str:
                   table(rows, ("lever", "p50 s", "p95 s", "hits@1", "speedup", "what"))]
     threads = ((result.get("sections") or {}).get("retrieval") or {}).get("threads_ms") or {}
     if threads:
-        rows = [(part, threads[f"{part}_default"]["p50"], threads[f"{part}_threads_1"]["p50"]) for part in ("encode", "faiss")]
-        parts += ["", "Retrieval threads (p50 ms)", table(rows, ("", f"default ({threads['torch_threads_default']}/"
-                                                                    f"{threads['faiss_threads_default']})", "1 thread"))]
+        other = threads.get("threads_other", 1)
+        rows = [(part, threads[f"{part}_default"]["p50"], threads[f"{part}_threads_{other}"]["p50"])
+                for part in ("encode", "faiss")]
+        parts += ["", "Retrieval threads (p50 ms)", table(rows, ("", f"this run ({threads['torch_threads_default']} torch/"
+                                                                    f"{threads['faiss_threads_default']} faiss)",
+                                                                 f"{other} thread(s)"))]
     onnx = (result.get("sections") or {}).get("onnx") or {}
     if onnx.get("query_encode_ms"):
         q = onnx["query_encode_ms"]

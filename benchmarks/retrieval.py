@@ -37,12 +37,17 @@ def retrieval_methods(index, embedder, settings: Settings, k: int) -> dict:
     }
 
 
-def bench_threads(index, embedder, questions: list[str], k: int, threads: int = 1) -> dict:
-    """Query encoding (torch) and FAISS search (OpenMP) p50/p95 ms with the default thread count and with
-    `threads`, interleaved per question. On a shared, busy CPU fewer threads avoid spinning on barriers."""
+def bench_threads(index, embedder, questions: list[str], k: int, threads: int | None = None) -> dict:
+    """Query encoding (torch) and FAISS search (OpenMP) p50/p95 ms with this run's thread counts and with
+    `threads` (default: 1 if the run uses more, else all cores), interleaved per question. On a shared, busy
+    CPU, one thread avoids waiting on descheduled workers at every parallel region."""
+    import os
+
     import faiss
     import torch
 
+    if threads is None:
+        threads = 1 if torch.get_num_threads() > 1 else (os.cpu_count() or 1)
     vectors = embedder.encode(list(questions), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     default_torch, default_omp = torch.get_num_threads(), faiss.omp_get_max_threads()
     times: dict[str, list[float]] = {}
@@ -62,7 +67,7 @@ def bench_threads(index, embedder, questions: list[str], k: int, threads: int = 
         torch.set_num_threads(default_torch)
         faiss.omp_set_num_threads(default_omp)
     out = {name: stats(t[1:], scale=1000, digits=2) for name, t in times.items()}  # first round = warm-up
-    out.update({"torch_threads_default": default_torch, "faiss_threads_default": default_omp})
+    out.update({"torch_threads_default": default_torch, "faiss_threads_default": default_omp, "threads_other": threads})
     return out
 
 

@@ -23,7 +23,7 @@ def _common(p: argparse.ArgumentParser, index: bool = True) -> None:
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Movie question answering over a local index.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{ask,chat,plot,eval}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{ask,chat,plot,eval,compare}")
     ask = sub.add_parser("ask", help="answer one question", description="Answer one question with its sources.")
     ask.add_argument("question")
     ask.add_argument("--mode", choices=("rag", "plain"), default="rag", help="rag (default) or plain (no context)")
@@ -39,6 +39,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     _common(plot, index=False)
     ev = sub.add_parser("eval", help="evaluate RAG vs plain (see `python -m rag eval --help`)",
                         description="Evaluate RAG against plain answers.")
+    cmp = sub.add_parser("compare", help="compare two eval runs question by question (e.g. two generators)",
+                         description="B minus A on the questions two `eval` runs share, with paired bootstrap CIs.")
+    cmp.add_argument("run_a", help="eval --out folder of the reference run (A)")
+    cmp.add_argument("run_b", help="eval --out folder of the other run (B)")
+    cmp.add_argument("--mode", choices=("rag", "plain"), default="rag", help="which answers to compare (default rag)")
+    cmp.add_argument("--out", help="also write the comparison as JSON to this file")
     if argv[:1] == ["eval"]:  # imported only when used, so the other commands never pay for it
         from rag.evaluate import add_eval_arguments
 
@@ -55,21 +61,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def load_pipeline(settings: Settings, index_dir: str | None, need_index: bool = True):
-    """The index first (fails fast on a bad folder), then the embedder and the generator."""
-    from index.store import load_index
-    from rag.models import load_embedder, load_generator
-    from rag.pipeline import Pipeline, trained_prompt_settings
+    """rag.pipeline.load_pipeline, imported late: it loads torch, which `--help` should not wait for."""
+    from rag.pipeline import load_pipeline as load
 
-    index = embedder = None
-    if need_index:
-        if not index_dir:
-            from index.build import ensure_index
-
-            index_dir = ensure_index(settings)
-        index = load_index(index_dir, settings)
-        embedder = load_embedder(settings=settings)
-    model, tokenizer, spec = load_generator(settings)
-    return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec), generator_name=spec.name)
+    return load(settings, index_dir, need_index)
 
 
 def print_answer(answer, as_json: bool) -> None:
@@ -126,6 +121,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from rag.evaluate import main_eval
 
         return int(main_eval(args, settings) or 0)
+    if args.command == "compare":
+        from rag.compare import main_compare
+
+        return main_compare(args.run_a, args.run_b, args.mode, args.out, settings)
     if args.command == "plot":
         pipeline = load_pipeline(settings, None, need_index=False)
         print(pipeline.plot(args.prompt, genre=args.genre, seed=args.seed, max_new_tokens=args.max_new_tokens,

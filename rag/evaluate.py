@@ -88,6 +88,8 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
         skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
         print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
               file=sys.stderr)
+        from rag.pipeline import load_pipeline
+
         pipeline = load_pipeline(settings, args.index)
         meta = {"questions_file": qset.path, "format": qset.format, "questions_read": len(qset.questions),
                 "skipped_lines": qset.skipped, "stratify": args.stratify,
@@ -99,21 +101,6 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
     print(markdown_summary(report))
     print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_question.csv, answers.jsonl, eval.png)")
     return 0
-
-
-def load_pipeline(settings: Settings, index_dir: str | None):
-    """An explicit --index is loaded as is (a bad folder is an error, never rebuilt from the sample catalog)."""
-    from rag.pipeline import Pipeline
-
-    if not index_dir:
-        return Pipeline.from_settings(settings)
-    from index.store import load_index
-    from rag.models import load_embedder, load_generator
-
-    index = load_index(index_dir, settings)
-    embedder = load_embedder(settings=settings)
-    model, tokenizer, spec = load_generator(settings)
-    return Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
 
 
 # ---------------------------------------------------------------- running and scoring

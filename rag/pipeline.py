@@ -95,14 +95,7 @@ class Pipeline:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Pipeline":
         """Load the embedder, the generator and the index at settings.index_dir (built from the sample if absent)."""
-        from index.build import ensure_index
-        from index.store import load_index
-        from rag.models import load_embedder, load_generator
-
-        embedder = load_embedder(settings=settings)
-        index = load_index(ensure_index(settings), settings)
-        model, tokenizer, spec = load_generator(settings)
-        return cls(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec), generator_name=spec.name)
+        return load_pipeline(settings)
 
     @property
     def model(self):
@@ -269,3 +262,19 @@ class Pipeline:
         for delta in self.generator.stream(rendered, **options):
             continuation += delta
             yield joiner(continuation)
+
+
+def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: bool = True) -> Pipeline:
+    """The index first (a bad folder fails fast), then the embedder and the generator with the prompt format it
+    was trained with. An explicit `index_dir` is loaded as is (never rebuilt); without one, the index at
+    settings.index_dir is used, built from the sample catalog if absent. need_index=False: plain/plot only."""
+    from index.build import ensure_index
+    from index.store import load_index
+    from rag.models import load_embedder, load_generator
+
+    index = embedder = None
+    if need_index:
+        index = load_index(index_dir or ensure_index(settings), settings)
+        embedder = load_embedder(settings=settings)
+    model, tokenizer, spec = load_generator(settings)
+    return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec), generator_name=spec.name)

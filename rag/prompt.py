@@ -36,8 +36,9 @@ _EXAMPLES = [  # (context passages, question, answer); settings.prompt_examples 
     ([_CARD], "who directed The Silent Harbor?", "Anna Berg"),
     ([_CARD], "who wrote The Silent Harbor?", "Paul Lind, Karin Ek"),
     ([_CARD], "what year was The Silent Harbor released?", "1961"),
-    (["Mia Holm — actor in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970)."],
-     "what films did Mia Holm star in?", "The Silent Harbor, Northern Lights, The Long Winter"),
+    (["Mia Holm — actor in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970), Storm Coast "
+      "(1975), Red Fields (1981)."],
+     "what films did Mia Holm star in?", "The Silent Harbor, Northern Lights, The Long Winter, Storm Coast, Red Fields"),
 ]
 _SENTINEL = "\u0000QUESTION\u0000"
 _SPECIAL_PATTERN = re.compile(r"<\|[^|>\s]{1,40}\|>|</?s>|\[/?INST\]")

@@ -65,6 +65,9 @@ def test_questions_and_retrieval(tiny_index, embedder, settings, movies):
     for name in ("query_encode", "dense", "bm25", "hybrid", "hybrid_linked"):
         assert result[name]["n"] == 4 and result[name]["p50"] >= 0
     assert result["linked_questions"] >= 1  # "Who directed Jaws?"-style questions link their film
+    from benchmarks.report import summary_text
+
+    assert "Retrieval threads" in summary_text({"sections": {"retrieval": result}})
 
 
 def test_answers_naive_levers_and_report(tiny_index, embedder, settings, tiny_lm):
@@ -85,8 +88,8 @@ def test_answers_naive_levers_and_report(tiny_index, embedder, settings, tiny_lm
     naive = bench_naive(str(tiny_lm), embedder, tiny_index, questions[:2], k=2, max_new_tokens=3, pipeline=pipeline)
     assert naive["per_answer"]["n"] == 2 and naive["cards"] == 5 and naive["ours_paired"]["n"] == 2
     levers = bench_levers(tiny_index, embedder, model, tokenizer, settings, questions[:2],
-                          ["threads_1", "no_newline_stop", "int8"])
-    assert {"baseline", "threads_1", "no_newline_stop", "int8"} <= set(levers)
+                          ["threads", "no_newline_stop", "int8"])
+    assert {"baseline", f"threads_{os.cpu_count()}", "no_newline_stop", "int8"} <= set(levers)  # tests run 1 thread
     assert all("error" not in r for r in levers.values() if isinstance(r, dict)), levers
 
     head = headline({"answers": answers, "naive": naive, "levers": levers})
