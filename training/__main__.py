@@ -1,8 +1,9 @@
-"""`python -m training prepare|finetune|perplexity` — thin shells over training.data and training.finetune.
+"""`python -m training prepare|finetune|perplexity|install` — thin shells over training.data, .finetune and .install.
 
   python -m training prepare --qa dev.txt --catalog kb.txt.gz --index indexes/wikimovies --out data/train
   python -m training finetune --base distilbert/distilgpt2 --data data/train --out models/x [--lora]
   python -m training perplexity --model models/x --data data/train
+  python -m training install models/x          # becomes the default generator (Settings.finetuned_generator)
 """
 from __future__ import annotations
 
@@ -125,6 +126,12 @@ def run_perplexity(args) -> dict:
                                max_length=args.max_length, batch_size=args.batch)
 
 
+def run_install(args) -> dict:
+    from training.install import install_model
+
+    return install_model(args.run_dir, args.to or Settings().finetuned_generator, args.dtype, args.eval_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     ppl.add_argument("--split", default="validation")
     ppl.add_argument("--max-length", type=int, default=256)
     ppl.add_argument("--batch", type=int, default=8)
+    inst = sub.add_parser("install", help="install a fine-tuned model folder as the default generator")
+    inst.add_argument("run_dir", help="folder written by `finetune`")
+    inst.add_argument("--to", help="target folder (default: Settings.finetuned_generator, models/smollm2-movieqa-lora)")
+    inst.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float16",
+                      help="dtype of the stored weights (default float16: half the size of float32)")
+    inst.add_argument("--eval-report", help="an eval report.json to keep next to the model as eval_report.json")
     for p in (prep, fine, ppl):
         p.add_argument("--no-progress", action="store_true", help="no progress bars")
         p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
@@ -152,10 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     from training.data import DataError
 
     args = build_parser().parse_args(argv)
-    run = {"prepare": run_prepare, "finetune": run_finetune, "perplexity": run_perplexity}[args.command]
+    from training.install import InstallError
+
+    run = {"prepare": run_prepare, "finetune": run_finetune, "perplexity": run_perplexity,
+           "install": run_install}[args.command]
     try:
         report = run(args)
-    except (DataError, CatalogError, IndexLoadError, ModelUnavailable, QuestionsError, FileNotFoundError) as exc:
+    except (DataError, CatalogError, IndexLoadError, ModelUnavailable, QuestionsError, InstallError,
+            FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2, default=str))

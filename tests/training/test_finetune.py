@@ -124,3 +124,36 @@ def test_unreachable_base_is_one_line(tmp_path, prepared_dir, monkeypatch):
     with pytest.raises(ModelUnavailable) as err:
         finetune(FinetuneConfig(max_steps=1), str(prepared_dir), str(tmp_path / "m"), Settings(progress=False))
     assert "distilbert/distilgpt2" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_install_casts_to_float16_becomes_default_and_fails_safely(tmp_path, prepared_dir, tiny_gpt2_dir):
+    import torch
+    from safetensors.torch import load_file
+
+    from rag.generate import Generator
+    from rag.models import load_generator, resolve_generator
+    from training.__main__ import main
+    from training.install import InstallError, install_model
+
+    run = tmp_path / "lora"
+    finetune(FinetuneConfig(base=str(tiny_gpt2_dir), lora=True, **FAST), str(prepared_dir), str(run),
+             Settings(progress=False))
+    target = tmp_path / "models" / "movieqa-lora"
+    assert main(["install", str(run), "--to", str(target)]) == 0
+    weights = load_file(str(target / "adapter_model.safetensors"))
+    assert weights and all(t.dtype == torch.float16 for t in weights.values())
+    assert (target / "prompt_settings.json").is_file() and (target / "README.md").is_file()
+    assert not (target / "checkpoints").exists()
+
+    settings = Settings(finetuned_generator=str(target), progress=False, max_new_tokens=4)
+    assert resolve_generator(settings).adapter == str(target)  # the installed model is the default now
+    prompt = ["Question: Who directed Jaws?\nAnswer:"]
+    half = Generator(*load_generator(settings)[:2], settings).generate(prompt)
+    full = Generator(*load_generator(settings.with_overrides(generator=str(run)))[:2], settings).generate(prompt)
+    assert half == full  # greedy answers survive the float16 storage on this tiny model
+
+    before = sorted(p.name for p in target.iterdir())
+    with pytest.raises(InstallError, match="no adapter_model.safetensors or model.safetensors"):
+        install_model(tmp_path / "empty-run", target)
+    assert sorted(p.name for p in target.iterdir()) == before
+    assert [p.name for p in target.parent.iterdir()] == ["movieqa-lora"]  # no staging folder left behind

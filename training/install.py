@@ -1,0 +1,61 @@
+"""Install a fine-tuned model folder as the project's default generator (Settings.finetuned_generator).
+
+`python -m training install RUN_DIR [--to DIR] [--dtype float16] [--eval-report FILE]` copies the files of the
+folder written by `finetune` (adapter or full model, tokenizer, prompt_settings.json, model card, loss curve and
+training report; not checkpoints/), storing the weights in `--dtype` (float16 halves a float32 adapter; rag.models loads it onto the float32 base).
+The copy is written next to the target and renamed into place, so a failed install leaves the old one intact.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors")
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+class InstallError(ValueError):
+    """A run folder that cannot be installed."""
+
+
+def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16", eval_report: str | None = None) -> dict:
+    """Copy run_dir to target (atomically), casting floating-point weights to dtype; returns what was installed."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    run_dir, target = Path(run_dir), Path(target)
+    weights = [run_dir / f for f in WEIGHT_FILES if (run_dir / f).is_file()]
+    if not weights:
+        raise InstallError(f"{run_dir} has no {' or '.join(WEIGHT_FILES)}; pass a folder written by `finetune`")
+    if not (run_dir / "prompt_settings.json").is_file():
+        raise InstallError(f"{run_dir} has no prompt_settings.json; the pipeline would not know its prompt format")
+    if dtype not in DTYPES:
+        raise InstallError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        for path in run_dir.iterdir():  # files only: checkpoints/ stay behind
+            if path.is_file() and path.name not in WEIGHT_FILES:
+                shutil.copy2(path, staging / path.name)
+        for path in weights:
+            tensors = load_file(str(path))
+            cast = {k: v.to(getattr(torch, dtype)) if v.is_floating_point() else v for k, v in tensors.items()}
+            save_file(cast, str(staging / path.name), metadata={"format": "pt"})
+        if eval_report:
+            shutil.copy2(eval_report, staging / "eval_report.json")
+        old = target.with_name(f".{target.name}.old")
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = sorted(p.name for p in target.iterdir())
+    size = sum(p.stat().st_size for p in target.iterdir())
+    info = {"installed": str(target), "from": str(run_dir), "dtype": dtype, "files": files, "megabytes": round(size / 1e6, 2)}
+    (target / "install.json").write_text(json.dumps(info, indent=2))
+    return info
