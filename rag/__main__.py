@@ -15,6 +15,7 @@ def _common(p: argparse.ArgumentParser, index: bool = True) -> None:
         p.add_argument("--index", help="index folder (default: settings.index_dir, built from the sample catalog)")
         p.add_argument("--k", type=int, help="passages in the prompt (default: 5)")
         p.add_argument("--abstain-threshold", type=float, help="abstain below this dense score when nothing links")
+        p.add_argument("--hops", type=int, choices=(1, 2), help="2: also pin the cards a linked card names (two-hop)")
     p.add_argument("--generator", help="hub id or local folder of a causal LM (default: fine-tuned, else SmolLM2)")
     p.add_argument("--max-new-tokens", type=int, help="tokens to generate at most")
     p.add_argument("--temperature", type=float, help="0 = greedy (default); > 0 samples")
@@ -56,7 +57,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     get = lambda name: getattr(args, name, None)  # noqa: E731
     return Settings().with_overrides(
         index_dir=get("index"), k=get("k"), generator=get("generator"), max_new_tokens=get("max_new_tokens"),
-        temperature=get("temperature"), abstain_threshold=get("abstain_threshold"),
+        temperature=get("temperature"), abstain_threshold=get("abstain_threshold"), hops=get("hops"),
         progress=False if get("no_progress") else None)
 
 

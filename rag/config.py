@@ -63,6 +63,8 @@ class Settings:
     bertscore_pairs: int = 3000  # random corpus sentence pairs for the rescaling baseline
     # --- rag answering (rag.retrieve, rag.prompt, rag.generate) ---
     max_links: int = 3  # linked title/person cards pinned ahead of the fused hits (remakes count separately)
+    hops: int = 1  # 2: also pin the cards a linked card names (a person's films, a film's people): two-hop questions
+    hop_cards: int = 4  # with hops=2: second-hop cards pinned at most, in the order the linked card names them
     fuzzy_threshold: float = 90.0  # rapidfuzz partial_ratio cutoff for fuzzy title/person links
     max_question_tokens: int = 64  # the question is truncated to this many tokens in every prompt
     prompt_examples: int = 4  # demonstration Q/A turns (0-4) in the chat RAG prompt, KV-cached with the system prompt

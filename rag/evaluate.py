@@ -45,6 +45,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="questions per generate() call (default: settings.batch_size)")
     parser.add_argument("--generator", help="hub id or local folder of a causal LM (default: fine-tuned, else SmolLM2)")
     parser.add_argument("--abstain-threshold", type=float, help="abstain below this dense score when nothing links")
+    parser.add_argument("--hops", type=int, choices=(1, 2), help="2: also pin the cards a linked card names (two-hop)")
     parser.add_argument("--max-new-tokens", type=int, help="tokens to generate at most per answer")
     if not any(a.dest == "no_progress" for a in parser._actions):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -78,7 +79,7 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
     get = lambda name: getattr(args, name, None)  # noqa: E731
     settings = settings.with_overrides(
         index_dir=args.index, seed=args.seed, k=get("k"), batch_size=get("batch_size"), generator=get("generator"),
-        abstain_threshold=get("abstain_threshold"), max_new_tokens=get("max_new_tokens"),
+        abstain_threshold=get("abstain_threshold"), max_new_tokens=get("max_new_tokens"), hops=get("hops"),
         progress=False if get("no_progress") else None)
     try:
         modes = parse_modes(args.modes)

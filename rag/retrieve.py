@@ -3,6 +3,8 @@
 A question that names a film (or a person) present in the index gets that film's card (or that person's
 card) pinned first, found by exact n-gram lookup of normalised names, else by fuzzy match (rapidfuzz) against
 the cards the search surfaced. Remakes that share a title are told apart by a year in the question.
+With settings.hops = 2, the cards a linked card names follow it ("hop-link"): a person card's films, a film
+card's people, so "who directed the films starring X?" sees X's card and then those films' cards.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from index.records import Passage
 from index.store import MovieIndex
 from rag.config import Settings
 
-STAGES = ("title-link", "person-link", "tag-link", "dense", "bm25", "hybrid")
+STAGES = ("title-link", "person-link", "tag-link", "hop-link", "dense", "bm25", "hybrid")
 _TABLES = {"card": "title", "person": "person", "tag": "tag"}  # passage kind → link kind
 _TOPICAL = re.compile(r"\b(about|describ\w*|tag\w*|words?|topics?|themes?)\b", re.I)  # tag cards first
 _YEAR = re.compile(r"^(18[89]\d|19\d\d|20[0-4]\d)$")
@@ -116,7 +118,8 @@ class Retriever:
         out = []
         for i, question in enumerate(questions):
             sparse = [int(r) for r in b_ids[i] if r >= 0 and keep(int(r))]
-            out.append(self._combine(question, dense.get(i), sparse, k, years, genres, exact[i]))
+            retrieval = self._combine(question, dense.get(i), sparse, k, years, genres, exact[i])
+            out.append(self._second_hop(retrieval, years, genres) if self.settings.hops >= 2 else retrieval)
         return out
 
     def link(self, question: str, candidates: list[int] = ()) -> list[_Link]:
@@ -186,6 +189,31 @@ class Retriever:
         best = float("nan") if skipped else max((s for _, s in dense), default=0.0)
         return Retrieval(hits, float(best), bool(hits and any(h.stage.endswith("-link") for h in hits)),
                          dense=dict(dense))
+
+    def _second_hop(self, retrieval: Retrieval, years: tuple | None, genres: list[str] | None) -> Retrieval:
+        """The cards named by the linked cards, pinned right after them: films of a linked person (or tag),
+        people of a linked film, in the order the card names them, up to settings.hop_cards."""
+        linked = [h for h in retrieval.hits if h.stage.endswith("-link")]
+        if not linked:
+            return retrieval
+        keys = {h.passage.key for h in linked}  # a fused hit named by a linked card moves up as a hop
+        hops: list[Hit] = []
+        for hit in linked:
+            wanted = "person" if hit.passage.kind == "card" else "title"
+            text = hit.passage.text
+            for link in sorted(self._exact_links(normalize(text).split(), text), key=lambda l: l.start):
+                if link.kind != wanted:
+                    continue
+                rows = [r for r in link.rows if wanted != "title" or self._passes(r, years, genres)]
+                named = [r for r in rows if f"({self.index.passages[r].year})" in text] or rows[:1]  # remakes
+                for row in named:
+                    p = self.index.passages[row]
+                    if p.key not in keys and len(hops) < self.settings.hop_cards:
+                        keys.add(p.key)
+                        hops.append(Hit(p, hit.score, "hop-link"))
+        others = [h for h in retrieval.hits if not h.stage.endswith("-link") and h.passage.key not in keys]
+        hits = (linked + hops + others)[:max(len(retrieval.hits), len(linked) + len(hops))]
+        return Retrieval(hits, retrieval.best_dense, True, dense=retrieval.dense)
 
     def _exact_links(self, tokens: list[str], question: str) -> list[_Link]:
         found: list[_Link] = []

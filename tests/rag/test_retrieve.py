@@ -113,3 +113,21 @@ def test_lazy_dense_skips_dense_search_only_when_a_name_links(mem_index, embedde
     assert not math.isnan(lazy.search("a shark hunts swimmers").best_dense)
     full = Retriever(mem_index, embedder, Settings(lazy_dense=False)).search("Who directed Jaws?")
     assert full.best_dense > 0.3 and full.hits[0].passage.key == r.hits[0].passage.key
+
+
+def test_second_hop_pins_the_cards_a_linked_card_names(mem_index, embedder):
+    one = Retriever(mem_index, embedder, Settings(progress=False))
+    two = Retriever(mem_index, embedder, Settings(progress=False, hops=2, hop_cards=3))
+    question = "who directed the films starring Al Pacino?"
+    assert "hop-link" not in {h.stage for h in one.search(question, k=5).hits}
+    hits = two.search(question, k=5).hits
+    assert (hits[0].passage.kind, hits[0].passage.title) == ("person", "Al Pacino")
+    assert (hits[1].stage, hits[1].passage.kind, hits[1].passage.title, hits[1].passage.year) == \
+        ("hop-link", "card", "Scarface", 1983)  # the remake his card names, not the 1932 film
+    # film → people: Inception's card names Christopher Nolan first, then its cast
+    hops = [h for h in two.search("which films share a director with Inception?", k=5).hits if h.stage == "hop-link"]
+    assert [h.passage.title for h in hops][:1] == ["Christopher Nolan"] and len(hops) <= 3
+    assert all(h.passage.kind == "person" for h in hops)
+    # no link, no hop: the fused hits are returned as they are
+    unlinked = "a story about dreams inside dreams"
+    assert [h.passage.key for h in two.search(unlinked).hits] == [h.passage.key for h in one.search(unlinked).hits]
