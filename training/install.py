@@ -20,6 +20,23 @@ class InstallError(ValueError):
     """A run folder that cannot be installed."""
 
 
+def eval_section(report: dict) -> str:
+    """Model-card lines for a `python -m rag eval` report.json (overall metrics per mode)."""
+    meta = report.get("meta", {})
+    rows = []
+    for mode in ("rag", "plain"):
+        m = report.get(mode)
+        if m:
+            cells = [m.get(k) for k in ("hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k", "n")]
+            rows.append(f"| {mode} | " + " | ".join("n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+                                                  for v in cells) + " |")
+    return (f"\n## RAG evaluation\n\n`python -m rag eval` on {meta.get('questions_file', '?')} "
+            f"({meta.get('n', '?')} questions, seed {meta.get('seed', '?')}; index of {meta.get('index_passages', '?')} "
+            "passages). Full report: eval_report.json.\n\n"
+            "| mode | hits@1 | any-hit | token F1 | BERTScore F1 (rescaled) | recall@k | n |\n"
+            "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
 def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16", eval_report: str | None = None) -> dict:
     """Copy run_dir to target (atomically), casting floating-point weights to dtype; returns what was installed."""
     import torch
@@ -45,6 +62,9 @@ def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16
             save_file(cast, str(staging / path.name), metadata={"format": "pt"})
         if eval_report:
             shutil.copy2(eval_report, staging / "eval_report.json")
+            card = staging / "README.md"
+            if card.is_file():
+                card.write_text(card.read_text() + eval_section(json.loads(Path(eval_report).read_text())))
         old = target.with_name(f".{target.name}.old")
         if target.exists():
             shutil.rmtree(old, ignore_errors=True)

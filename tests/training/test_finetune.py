@@ -139,10 +139,14 @@ def test_install_casts_to_float16_becomes_default_and_fails_safely(tmp_path, pre
     finetune(FinetuneConfig(base=str(tiny_gpt2_dir), lora=True, **FAST), str(prepared_dir), str(run),
              Settings(progress=False))
     target = tmp_path / "models" / "movieqa-lora"
-    assert main(["install", str(run), "--to", str(target)]) == 0
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"rag": {"hits@1": 0.5, "any_hit": 0.75, "f1": 0.6, "bertscore_f1_rescaled": None,
+                                          "recall@k": 1.0, "n": 4}, "meta": {"questions_file": "q.txt", "n": 4}}))
+    assert main(["install", str(run), "--to", str(target), "--eval-report", str(report)]) == 0
     weights = load_file(str(target / "adapter_model.safetensors"))
     assert weights and all(t.dtype == torch.float16 for t in weights.values())
-    assert (target / "prompt_settings.json").is_file() and (target / "README.md").is_file()
+    assert (target / "prompt_settings.json").is_file() and (target / "eval_report.json").is_file()
+    assert "| rag | 0.500 | 0.750 | 0.600 | n/a | 1.000 | 4 |" in (target / "README.md").read_text()
     assert not (target / "checkpoints").exists()
 
     settings = Settings(finetuned_generator=str(target), progress=False, max_new_tokens=4)
