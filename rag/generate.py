@@ -16,7 +16,8 @@ from transformers import DynamicCache, GenerationConfig, StoppingCriteria, Stopp
 from rag.config import Settings
 from rag.prompt import is_chat_model
 
-_OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop_at_newline", "repetition_penalty", "seed"}
+_OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop_at_newline", "repetition_penalty", "seed",
+              "suppress_first"}  # suppress_first: token ids the answer may not start with
 
 
 def optimize_model(model, settings: Settings):
@@ -127,6 +128,8 @@ class Generator:
         penalty = float(get("repetition_penalty"))
         if penalty != 1.0:
             args["repetition_penalty"] = penalty
+        if overrides.get("suppress_first"):
+            args["begin_suppress_tokens"] = sorted(set(overrides["suppress_first"]))
         if overrides.get("seed") is not None:
             torch.manual_seed(int(overrides["seed"]))
         stop = overrides.get("stop_at_newline")

@@ -205,6 +205,10 @@ def load_generator(settings: Settings | None = None, spec: GeneratorSpec | None 
 
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
+    if not settings.progress:  # transformers' "Loading weights" bars
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
         model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32)

@@ -15,8 +15,8 @@ from tqdm.auto import tqdm
 
 from rag.config import Settings
 from rag.generate import Generator
-from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, clean_text, prompt_prefix, render_plain_prompt,
-                        render_plot_prompt, split_answer, truncate_tokens)
+from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, clean_text, is_abstention, prompt_prefix,
+                        render_plain_prompt, render_plot_prompt, split_answer, truncate_tokens)
 from rag.retrieve import Retrieval, Retriever
 
 MODES = ("rag", "plain", "plot")
@@ -88,6 +88,7 @@ class Pipeline:
         self.embedder, self.tokenizer = embedder, tokenizer
         self.generator = Generator(model, tokenizer, settings)
         self.generator_name = generator_name or getattr(model.config, "name_or_path", "") or type(model).__name__
+        self._abstain_ids: list[int] | None = None  # first token(s) of the abstention, see _abstention_start
         for mode in ("rag", "plain"):
             self.generator.add_prefix(prompt_prefix(tokenizer, settings, mode))
         self.swap_index(index)
@@ -117,6 +118,18 @@ class Pipeline:
         if mode == "rag" and self.retriever is None:
             raise ValueError("no index is loaded; rag mode needs one")
         return question
+
+    def _abstention_start(self) -> list[int]:
+        """The token(s) an answer starts with when the generator writes the abstention."""
+        if self._abstain_ids is None:
+            variants = (ABSTAIN_ANSWER, " " + ABSTAIN_ANSWER)
+            self._abstain_ids = sorted({self.tokenizer(v, add_special_tokens=False)["input_ids"][0] for v in variants})
+        return self._abstain_ids
+
+    def _answer_again(self, text: str, retrieval: Retrieval | None) -> bool:
+        """The generator abstained although the question linked a card (so the catalog covers it)."""
+        return bool(self.settings.answer_when_linked and retrieval is not None and retrieval.linked
+                    and is_abstention(text))
 
     def _abstains(self, retrieval: Retrieval) -> bool:
         return not retrieval.hits or (retrieval.best_dense < self.settings.abstain_threshold and not retrieval.linked)
@@ -168,8 +181,10 @@ class Pipeline:
         prompt, sources = self._prepare(question, mode, retrieval)
         t_prompt = time.perf_counter()
         text = ABSTAIN_ANSWER if prompt is None else self.generator.generate([prompt], **gen_overrides)[0]
+        if prompt is not None and self._answer_again(text, retrieval):
+            text = self.generator.generate([prompt], suppress_first=self._abstention_start(), **gen_overrides)[0]
         end = time.perf_counter()
-        return self._answer(question, mode, text, sources, prompt is None, dict(
+        return self._answer(question, mode, text, sources, prompt is None or is_abstention(text), dict(
             retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
             total_s=end - start))
 
@@ -193,14 +208,20 @@ class Pipeline:
             todo = [i for i, (prompt, _) in enumerate(prepared) if prompt is not None]
             texts = self.generator.generate([prepared[i][0] for i in todo], **gen_overrides) if todo else []
             generated = dict(zip(todo, texts))
+            again = [i for i in todo if self._answer_again(generated[i], retrievals[i])]
+            if again:
+                retried = self.generator.generate([prepared[i][0] for i in again],
+                                                  suppress_first=self._abstention_start(), **gen_overrides)
+                generated.update(zip(again, retried))
             t3 = time.perf_counter()
             n = len(chunk)
             for i, (question, (prompt, sources)) in enumerate(zip(chunk, prepared)):
                 timings = dict(retrieve_s=(t1 - t0) / n, prompt_s=(t2 - t1) / n,
                                generate_s=(t3 - t2) / max(1, len(todo)) if i in generated else 0.0)
                 timings["total_s"] = sum(timings.values())
-                answers.append(self._answer(question, mode, generated.get(i, ABSTAIN_ANSWER), sources,
-                                            prompt is None, timings))
+                text = generated.get(i, ABSTAIN_ANSWER)
+                answers.append(self._answer(question, mode, text, sources, prompt is None or is_abstention(text),
+                                            timings))
             bar.update(n)
         bar.close()
         return answers
@@ -232,10 +253,15 @@ class Pipeline:
                 first = first or time.perf_counter()
                 text += delta
                 yield text, None
+            if self._answer_again(text, retrieval):  # the shown abstention is replaced as the new answer streams
+                text = ""
+                for delta in self.generator.stream(prompt, suppress_first=self._abstention_start(), **gen_overrides):
+                    text += delta
+                    yield text, None
         end = time.perf_counter()
         timings = dict(retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
                        total_s=end - start, first_token_s=(first or end) - start)
-        yield text, self._answer(question, mode, text, sources, prompt is None, timings)
+        yield text, self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings)
 
     def plot(self, prompt: str, genre: str | None = None, **gen_overrides) -> str:
         """The plot opening followed by the model's continuation."""

@@ -16,6 +16,12 @@ from rag.config import Settings
 
 ABSTAIN_ANSWER = "The movie catalog does not cover this question."
 
+
+def is_abstention(text: str) -> bool:
+    """The answer is the abstention (as the pipeline writes it, or as a fine-tuned generator learned it)."""
+    return " ".join((text or "").split()).lower().startswith(ABSTAIN_ANSWER[:-1].lower())
+
+
 RAG_SYSTEM = (
     "You answer questions about movies using only the numbered context passages. "
     "Reply with the answer alone, as briefly as possible, without a sentence or explanation. "

@@ -66,3 +66,11 @@ def test_bad_options_are_rejected(gen):
         gen.generate(PROMPTS[:1], beams=4)
     with pytest.raises(ValueError):
         gen.generate(PROMPTS[:1], max_new_tokens=0)
+
+
+def test_suppress_first_changes_only_the_first_token(gen):
+    tokenizer = gen.tokenizer
+    plain = gen.generate(PROMPTS[:1], max_new_tokens=4)[0]
+    first = tokenizer(plain, add_special_tokens=False)["input_ids"][0]
+    other = gen.generate(PROMPTS[:1], max_new_tokens=4, suppress_first=[first])[0]
+    assert other and tokenizer(other, add_special_tokens=False)["input_ids"][0] != first

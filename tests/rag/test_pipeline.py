@@ -72,6 +72,34 @@ def test_bad_input_is_a_clear_error(tiny_pipeline):
         tiny_pipeline.ask("Who directed Jaws?", mode="poetry")
 
 
+def test_a_linked_question_answers_again_when_the_generator_abstains(tiny_pipeline, monkeypatch):
+    calls = []
+
+    def fake_generate(prompts, **options):  # abstains unless the abstention's start is suppressed
+        calls.append(options.get("suppress_first"))
+        return ["Steven Spielberg" if options.get("suppress_first") else ABSTAIN_ANSWER for _ in prompts]
+
+    def fake_stream(prompt, **options):
+        yield fake_generate([prompt], **options)[0]
+
+    monkeypatch.setattr(tiny_pipeline.generator, "generate", fake_generate)
+    monkeypatch.setattr(tiny_pipeline.generator, "stream", fake_stream)
+    answer = tiny_pipeline.ask("Who directed Jaws?")
+    assert (answer.text, answer.abstained, answer.items) == ("Steven Spielberg", False, ["Steven Spielberg"])
+    assert calls == [None, tiny_pipeline._abstention_start()]
+    linked, unlinked = tiny_pipeline.ask_batch(["Who directed Jaws?", "Who directed Inception?"])
+    assert not linked.abstained and not unlinked.abstained
+    *_, (text, streamed) = tiny_pipeline.ask_stream("Who directed Jaws?")
+    assert text == streamed.text == "Steven Spielberg" and not streamed.abstained  # the retry replaced the abstention
+
+    tiny_pipeline.settings.answer_when_linked = False
+    try:  # without the override, a generated abstention is reported as one
+        answer = tiny_pipeline.ask("Who directed Jaws?")
+    finally:
+        tiny_pipeline.settings.answer_when_linked = True
+    assert answer.text == ABSTAIN_ANSWER and answer.abstained and answer.items == []
+
+
 def test_find_span():
     text = "Jaws (1975). Directed by Steven Spielberg."
     assert find_span(text, "steven spielberg", ["steven spielberg"]) == (25, 41)
