@@ -71,6 +71,8 @@ class Settings:
     lazy_dense: bool = True  # a question whose title/person links exactly skips query encoding + FAISS (BM25 fills in)
     answer_when_linked: bool = True  # a question whose film/person/tag links is covered: if the generator abstains
     # anyway, it answers again with the abstention's first token suppressed
+    snap_cutoff: float = 80.0  # an answer item not in the prompt's passages becomes the closest passage phrase
+    # scoring at least this (rapidfuzz ratio 0-100; "Douglas Sark" → "Douglas Sirk"); 0 = off
     linked_context: int = 1  # when a title/person links, the prompt holds the linked cards + up to this many in all (0 = all k)
     prefix_cache: bool = True  # prefill the fixed prompt prefix once and reuse its KV cache per question
     generator_dtype: str = "float32"  # "float32" | "bfloat16" (bf16 prefills ~2.5x faster on AMX CPUs; decode alike)

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from rag.config import Settings
 from rag.generate import Generator
 from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, clean_text, is_abstention, prompt_prefix,
-                        render_plain_prompt, render_plot_prompt, split_answer, truncate_tokens)
+                        render_plain_prompt, render_plot_prompt, snap_to_context, split_answer, truncate_tokens)
 from rag.retrieve import Retrieval, Retriever
 
 MODES = ("rag", "plain", "plot")
@@ -160,6 +160,8 @@ class Pipeline:
     def _answer(self, question: str, mode: str, text: str, sources: list[Source], abstained: bool,
                 timings: dict[str, float]) -> Answer:
         items = [] if abstained or mode == "plot" else split_answer(text)
+        if mode == "rag" and items and self.settings.snap_cutoff > 0:  # typos in copied names
+            text, items = snap_to_context(text, items, [s.text for s in sources if s.used], self.settings.snap_cutoff)
         for source in sources:
             source.span = None if abstained else find_span(source.text, text, items)
         timings = {k: round(v, 4) for k, v in timings.items()}
@@ -261,7 +263,8 @@ class Pipeline:
         end = time.perf_counter()
         timings = dict(retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
                        total_s=end - start, first_token_s=(first or end) - start)
-        yield text, self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings)
+        answer = self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings)
+        yield answer.text, answer
 
     def plot(self, prompt: str, genre: str | None = None, **gen_overrides) -> str:
         """The plot opening followed by the model's continuation."""

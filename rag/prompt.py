@@ -190,3 +190,40 @@ def split_answer(text: str) -> list[str]:
         if part and part.lower() not in {i.lower() for i in items}:
             items.append(part)
     return items
+
+
+# Context phrases an answer item may have been copied from: card fields, person/tag card film lists.
+_PHRASE_SPLIT = re.compile(r",\s+|;\s+|\s+—\s+|:\s+|\.\s+(?=Directed by|Written by|Starring|[A-Z][\w ]{0,30}:)|\.$")
+_PHRASE_ROLE = re.compile(r"^(directed by|written by|starring)\s+", re.I)
+_PHRASE_YEAR = re.compile(r"\s*\((\d{4}|\?)\)$")
+
+
+def context_phrases(texts: list[str], max_chars: int = 80) -> list[str]:
+    """Short phrases of the passages: names, titles (year dropped), genres, tags."""
+    phrases: set[str] = set()
+    for text in texts:
+        for part in _PHRASE_SPLIT.split(text.strip()):
+            part = _PHRASE_YEAR.sub("", _PHRASE_ROLE.sub("", part.strip())).strip()
+            if 2 <= len(part) <= max_chars:
+                phrases.add(part)
+    return sorted(phrases)
+
+
+def snap_to_context(text: str, items: list[str], texts: list[str], cutoff: float) -> tuple[str, list[str]]:
+    """(text, items) with every item that is not in the passages replaced by the passage phrase closest to it,
+    when that phrase scores at least `cutoff` (rapidfuzz ratio, 0-100): "Douglas Sark" → "Douglas Sirk"."""
+    from rapidfuzz import fuzz, process
+
+    lowered = " \n ".join(texts).lower()
+    phrases: list[str] | None = None
+    snapped: list[str] = []
+    for item in items:
+        if not re.search(rf"(?<!\w){re.escape(item.lower())}(?!\w)", lowered):  # not a whole phrase of the passages
+            phrases = context_phrases(texts) if phrases is None else phrases
+            match = process.extractOne(item, phrases, scorer=fuzz.ratio, processor=str.lower, score_cutoff=cutoff)
+            if match:
+                text = text.replace(item, match[0], 1)
+                item = match[0]
+        if item.lower() not in {i.lower() for i in snapped}:
+            snapped.append(item)
+    return text, snapped

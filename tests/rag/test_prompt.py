@@ -5,7 +5,7 @@ import pytest
 from index.records import Passage
 from rag.config import Settings
 from rag.prompt import (count_tokens, format_answer, is_chat_model, pack_passages, prompt_budget, prompt_prefix,
-                        render_plain_prompt, render_plot_prompt, render_rag_prompt, split_answer)
+                        render_plain_prompt, render_plot_prompt, render_rag_prompt, snap_to_context, split_answer)
 
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
@@ -133,3 +133,22 @@ def test_format_and_split_answer_round_trip():
     assert split_answer("Inception, inception and more; Memento.") == ["Inception", "inception and more", "Memento"]
     assert split_answer("a, b, and c") == ["a", "b", "c"]
     assert split_answer("") == []
+
+
+CARD = ("The Frozen Dead (1966). Directed by Herbert J. Leder. Written by Herbert J. Leder. Starring Dana Andrews. "
+        "Genre: Horror. Tags: nazis, ken loach.")
+PERSON = "Trey Parker — actor in: Cannibal! The Musical (1993), Orgazmo (1997); writer of: BASEketball (1998)."
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Herb Herbert J. Leder", "Herbert J. Leder"),  # a copy slip snaps to the field it came from
+    ("Dana Andrew, Horror", "Dana Andrews, Horror"),  # only the item that is not in the passages changes
+    ("Cannibal The Musical, Orgazmo", "Cannibal! The Musical, Orgazmo"),  # titles of a person card, year dropped
+    ("kenneth loach", "ken loach"),
+    ("Zorro", "Zorro"),  # nothing close: left as written
+    ("Orgazmo, orgazmo", "Orgazmo, orgazmo"),
+])
+def test_snap_to_context(answer, expected):
+    text, items = snap_to_context(answer, split_answer(answer), [CARD, PERSON], cutoff=80)
+    assert text == expected
+    assert items == split_answer(expected)
