@@ -159,6 +159,8 @@ class Pipeline:
 
     def _answer(self, question: str, mode: str, text: str, sources: list[Source], abstained: bool,
                 timings: dict[str, float]) -> Answer:
+        if mode != "plot":
+            text = text.rstrip(" ,;")  # a list cut by max_new_tokens
         items = [] if abstained or mode == "plot" else split_answer(text)
         if mode == "rag" and items and self.settings.snap_cutoff > 0:  # typos in copied names
             text, items = snap_to_context(text, items, [s.text for s in sources if s.used], self.settings.snap_cutoff)
