@@ -2,8 +2,9 @@
 
 `python -m training install RUN_DIR [--to DIR] [--dtype float16] [--eval-report FILE]` copies the files of the
 folder written by `finetune` (adapter or full model, tokenizer, prompt_settings.json, model card, loss curve and
-training report; not checkpoints/), storing the weights in `--dtype` (float16 halves a float32 adapter; rag.models loads it onto the float32 base).
-The copy is written next to the target and renamed into place, so a failed install leaves the old one intact.
+training report; not checkpoints/). Weights are stored in `--dtype`: float16 halves a float32 adapter, and
+rag.models loads it onto the float32 base. The copy is written next to the target and renamed into place, so a
+failed install leaves the old one intact.
 """
 from __future__ import annotations
 
@@ -77,5 +78,5 @@ def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16
     files = sorted(p.name for p in target.iterdir())
     size = sum(p.stat().st_size for p in target.iterdir())
     info = {"installed": str(target), "from": str(run_dir), "dtype": dtype, "files": files, "megabytes": round(size / 1e6, 2)}
-    (target / "install.json").write_text(json.dumps(info, indent=2))
+    (target / "install.json").write_text(json.dumps({k: v for k, v in info.items() if k != "installed"}, indent=2))
     return info
