@@ -1,5 +1,5 @@
-"""End-to-end RAG answer latency on one loaded Pipeline: per answer and time to first streamed token (the rag
-helper's benchmarks/latency.py `bench_answers`), plus questions/s of batched evaluation (ask_batch) and
+"""End-to-end RAG answer latency on one loaded Pipeline: per answer and time to first streamed token
+(benchmarks/latency.py `bench_answers`), plus questions/s of batched evaluation (ask_batch) and
 hits@1 when the questions carry gold answers."""
 from __future__ import annotations
 

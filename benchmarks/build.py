@@ -1,6 +1,6 @@
 """Index build throughput against raw SentenceTransformer.encode, and incremental add of new films.
 
-The build comparison reuses benchmarks/build_vs_encode.py (the index helper's script) as a function.
+The build comparison reuses benchmarks/build_vs_encode.py as a function.
 The add benchmark copies an index, upserts synthetic films through index.build.add_to_index with an
 embedder wrapper that records every text it encodes, and counts how many of those were already in the index.
 """

@@ -18,20 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-
+from benchmarks.common import stats  # noqa: E402
 from rag.config import Settings  # noqa: E402
 
 TEMPLATES = ("Who directed {t}?", "What year was {t} released?", "Who starred in {t}?", "What genre is {t}?",
              "Who wrote {t}?")
-
-
-def pct(values: list[float], scale: float = 1.0) -> dict:
-    if not values:
-        return {"p50": None, "p95": None, "mean": None, "n": 0}
-    arr = np.asarray(values) * scale
-    return {"p50": round(float(np.percentile(arr, 50)), 4), "p95": round(float(np.percentile(arr, 95)), 4),
-            "mean": round(float(arr.mean()), 4), "n": len(values)}
 
 
 def load_questions(path: str | None, index, n: int, seed: int) -> list[tuple[str, list[str]]]:
@@ -65,8 +56,8 @@ def bench_retrieval(retriever, questions: list[str]) -> dict:
         t4 = time.perf_counter()
         for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             parts[name].append(dt)
-    out = {name: pct(v, 1000) for name, v in parts.items()}
-    out["link_and_fuse"] = pct([s - e - d - b for s, e, d, b in zip(parts["search"], parts["encode"], parts["dense"],
+    out = {name: stats(v, 1000) for name, v in parts.items()}
+    out["link_and_fuse"] = stats([s - e - d - b for s, e, d, b in zip(parts["search"], parts["encode"], parts["dense"],
                                                                         parts["bm25"])], 1000)
     return out
 
@@ -85,9 +76,9 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
         cpus.append(time.process_time() - c0)
         rows.append({"question": q, "answer": answer.text, "abstained": answer.abstained, **answer.timings,
                      "new_tokens": len(tok(answer.text, add_special_tokens=False)["input_ids"])})
-    out = {"answer_s": pct(walls), "answer_cpu_s": pct(cpus), "generate_s": pct([r["generate_s"] for r in rows]),
-           "retrieve_s": pct([r["retrieve_s"] for r in rows]), "prompt_s": pct([r["prompt_s"] for r in rows]),
-           "new_tokens": pct([r["new_tokens"] for r in rows]), "abstained": sum(r["abstained"] for r in rows)}
+    out = {"answer_s": stats(walls), "answer_cpu_s": stats(cpus), "generate_s": stats([r["generate_s"] for r in rows]),
+           "retrieve_s": stats([r["retrieve_s"] for r in rows]), "prompt_s": stats([r["prompt_s"] for r in rows]),
+           "new_tokens": stats([r["new_tokens"] for r in rows]), "abstained": sum(r["abstained"] for r in rows)}
     if stream:
         firsts = []
         for q in questions:
@@ -96,7 +87,7 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
                 if first is None and text:
                     first = time.perf_counter() - t0
             firsts.append(first if first is not None else time.perf_counter() - t0)
-        out["first_token_s"] = pct(firsts)
+        out["first_token_s"] = stats(firsts)
     return out, rows
 
 

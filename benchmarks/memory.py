@@ -2,7 +2,7 @@
 with gradio_client, psutil RSS of the process tree sampled from launch to answer. When the app cannot
 serve, a fallback subprocess loads Pipeline.from_settings and answers one question instead.
 
-Reuses the UI helper's benchmarks/load_test.py (free_port, wait_for, RssSampler, run_client).
+Reuses benchmarks/load_test.py (free_port, wait_for, RssSampler, run_client).
 
     python -m benchmarks.memory [--index DIR]     # the fallback probe itself (prints JSON)
 """

@@ -1,6 +1,6 @@
 """Retrieval latency per question at k: dense, BM25, hybrid (RRF) and hybrid with title/person linking, each
-including the query encoding a user waits for; plus the rag helper's breakdown (benchmarks/latency.py:
-encode, dense and BM25 at candidate depth, linking + fusion)."""
+including the query encoding a user waits for; plus the breakdown of benchmarks/latency.py (encode, dense
+and BM25 at candidate depth, linking + fusion)."""
 from __future__ import annotations
 
 import time

@@ -40,16 +40,6 @@ def embedding_dim(embedder) -> int:
     return int(get_dim())
 
 
-def _load_embedder(settings: Settings):
-    from rag.models import load_embedder
-
-    if not settings.progress:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the "Loading weights" bar
-    return load_embedder(settings=settings)
-
-
 def embed_texts(embedder, texts: list[str], settings: Settings, on_progress: Progress | None = None) -> np.ndarray:
     """Normalised float32 vectors. Texts are sorted by length once (as SentenceTransformer.encode does inside
     one call) and encoded in big chunks, so batches are as tight as a single encode() call."""
@@ -225,7 +215,10 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
     reads = read_catalogs(list(sources), format, settings)
     movies = combine(reads)
     passages = build_passages(movies, settings)
-    embedder = embedder or _load_embedder(settings)
+    if embedder is None:
+        from rag.models import load_embedder
+
+        embedder = load_embedder(settings=settings)
     with _locked(_mkparent(out_dir)):
         embed_start = time.perf_counter()
         vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
@@ -289,7 +282,10 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
         keep = np.flatnonzero(source_rows >= 0)
         vectors[keep] = old.vectors[source_rows[keep]]
         if len(todo):
-            embedder = embedder or _load_embedder(settings)
+            if embedder is None:
+                from rag.models import load_embedder
+
+                embedder = load_embedder(settings=settings)
             if embedding_dim(embedder) != vectors.shape[1]:
                 raise IndexLoadError(f"{index_dir}: index has dim {vectors.shape[1]}, embedder makes {embedding_dim(embedder)}")
             vectors[todo] = embed_texts(embedder, [passages[i].text for i in todo], settings, on_progress)

@@ -94,9 +94,18 @@ def _load_embedder_cached(path: str):
         raise ModelUnavailable(f"cannot load embedder '{path}': {str(exc).splitlines()[0]}") from exc
 
 
+def _quiet_loading(settings: Settings) -> None:
+    """With progress off, transformers' "Loading weights" bars are off too."""
+    if not settings.progress:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def load_embedder(name: str | None = None, settings: Settings | None = None):
     """Load (once per process) a SentenceTransformer for `name` (default: settings.embedder)."""
     settings = settings or Settings()
+    _quiet_loading(settings)
     return _load_embedder_cached(resolve_embedder(name or settings.embedder, settings))
 
 
@@ -205,10 +214,7 @@ def load_generator(settings: Settings | None = None, spec: GeneratorSpec | None 
 
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
-    if not settings.progress:  # transformers' "Loading weights" bars
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
+    _quiet_loading(settings)
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
         model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32)
