@@ -13,7 +13,7 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
-from rag.config import Settings  # noqa: E402
+from core.config import Settings  # noqa: E402
 from rag.ui import PREVIEW_COLUMNS, Demo  # noqa: E402
 
 EXAMPLES = [  # answerable from data/sample_movies.csv
@@ -39,11 +39,11 @@ def build_ui(demo: Demo):
         gr.Markdown("## Movie RAG — questions about movies, answered from a searchable catalog")
         with gr.Tabs():
             with gr.Tab("Ask"):
-                k = gr.Slider(1, 10, value=s.k, step=1, label="Passages in the prompt (k)", render=False)
-                temperature = gr.Slider(0.0, 1.5, value=s.temperature, step=0.05,
+                k = gr.Slider(1, 10, value=s.retrieval.k, step=1, label="Passages in the prompt (k)", render=False)
+                temperature = gr.Slider(0.0, 1.5, value=s.decoding.temperature, step=0.05,
                                         label="Temperature (0 = greedy)", render=False)
-                top_p = gr.Slider(0.1, 1.0, value=s.top_p, step=0.05, label="top_p", render=False)
-                max_new = gr.Slider(4, 128, value=s.max_new_tokens, step=1, label="Max new tokens", render=False)
+                top_p = gr.Slider(0.1, 1.0, value=s.decoding.top_p, step=0.05, label="top_p", render=False)
+                max_new = gr.Slider(4, 128, value=s.decoding.max_new_tokens, step=1, label="Max new tokens", render=False)
                 year_from = gr.Number(label="From year (blank = any)", precision=0, render=False)
                 year_to = gr.Number(label="To year (blank = any)", precision=0, render=False)
                 genre_filter = gr.Dropdown(genres, multiselect=True, label="Genres", render=False)
@@ -81,7 +81,7 @@ def build_ui(demo: Demo):
                 gr.on([compare_btn.click, question.submit], demo.compare, question, [rag_out, plain_out],
                       api_name="compare")
             with gr.Tab("Index"):
-                gr.Markdown(f"Upload movie catalogs (CSV or JSON, at most {s.max_upload_mb} MB each). "
+                gr.Markdown(f"Upload movie catalogs (CSV or JSON, at most {s.demo.max_upload_mb} MB each). "
                             "**Rebuild** makes a new index from the uploads alone; **Add** extends a copy of the "
                             "live index. The live index keeps serving until the new one has loaded.")
                 files = gr.File(file_count="multiple", file_types=[".csv", ".json", ".jsonl", ".txt", ".tsv"],
@@ -101,8 +101,8 @@ def build_ui(demo: Demo):
                                          placeholder="A retired detective receives a letter from a man who died ten years ago.")
                 with gr.Row():
                     plot_genre = gr.Dropdown(genres, value=None, label="Genre (optional)", allow_custom_value=True)
-                    plot_temp = gr.Slider(0.0, 1.5, value=s.plot_temperature, step=0.05, label="Temperature")
-                    plot_len = gr.Slider(16, 400, value=s.plot_max_new_tokens, step=8, label="Max new tokens")
+                    plot_temp = gr.Slider(0.0, 1.5, value=s.plot.plot_temperature, step=0.05, label="Temperature")
+                    plot_len = gr.Slider(16, 400, value=s.plot.plot_max_new_tokens, step=8, label="Max new tokens")
                 plot_btn = gr.Button("Continue the plot", variant="primary", elem_id="plot-btn")
                 plot_out = gr.Textbox(label="Continuation", lines=10, elem_id="plot-out")
                 plot_btn.click(demo.plot, [plot_prompt, plot_genre, plot_temp, plot_len], plot_out, api_name="plot")
@@ -127,10 +127,10 @@ def build_ui(demo: Demo):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     d = Settings()
     p = argparse.ArgumentParser(description="Movie RAG web demo (Gradio).")
-    p.add_argument("--index", help=f"index folder, built from the sample catalog if missing (default {d.index_dir})")
+    p.add_argument("--index", help=f"index folder, built from the sample catalog if missing (default {d.index.index_dir})")
     p.add_argument("--generator", help="generator model: local folder or hub id (default: fine-tuned, else bundled SmolLM2)")
-    p.add_argument("--host", default=d.host, help=f"address to bind (default {d.host}, localhost only)")
-    p.add_argument("--port", type=int, default=d.port, help=f"port (default {d.port})")
+    p.add_argument("--host", default=d.demo.host, help=f"address to bind (default {d.demo.host}, localhost only)")
+    p.add_argument("--port", type=int, default=d.demo.port, help=f"port (default {d.demo.port})")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on the console")
     return p.parse_args(argv)
 
@@ -140,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings().with_overrides(
         index_dir=os.path.abspath(args.index) if args.index else None, generator=args.generator,
         host=args.host, port=args.port, progress=False if args.no_progress else None)
-    from index.records import CatalogError, IndexLoadError
-    from rag.models import ModelUnavailable, resolve_generator
+    from core.errors import CatalogError, IndexLoadError
+    from core.models import resolve_generator
+    from core.errors import ModelUnavailable
 
     try:
         from rag.pipeline import Pipeline
@@ -152,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     ui = build_ui(Demo(pipeline, settings))
-    ui.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
-    ui.launch(server_name=settings.host, server_port=settings.port, max_file_size=f"{settings.max_upload_mb}mb",
+    ui.queue(default_concurrency_limit=settings.demo.queue_concurrency, max_size=settings.demo.queue_max_size)
+    ui.launch(server_name=settings.demo.host, server_port=settings.demo.port, max_file_size=f"{settings.demo.max_upload_mb}mb",
               css=CSS, ssr_mode=False, show_error=True)
     return 0
 

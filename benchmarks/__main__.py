@@ -27,12 +27,12 @@ DEFAULT_BUILD_SOURCE = SHARED_DATA / "catalogs" / "imdb_movie_data_1000.csv"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from rag.config import Settings
+    from core.config import Settings
 
     d = Settings()
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
                                 epilog="`python -m benchmarks scaling --help` for the corpus-size curve.")
-    p.add_argument("--index", help=f"index folder to benchmark, e.g. a WikiMovies index (default {d.index_dir}, "
+    p.add_argument("--index", help=f"index folder to benchmark, e.g. a WikiMovies index (default {d.index.index_dir}, "
                    "built from the sample catalog if missing)")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--questions", type=int, default=200, help="retrieval questions (default 200)")
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
     p.add_argument("--generator", help="generator folder or id (default: as the app resolves it)")
     p.add_argument("--num-threads", type=int, help="torch and FAISS threads for the whole run (default: all cores)")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.run.seed)
     p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
@@ -81,13 +81,13 @@ def _log(message: str, progress: bool) -> None:
 def _build_sources(args) -> list[str]:
     if args.build_source:
         return args.build_source
-    from rag.config import Settings
+    from core.config import Settings
 
-    return [str(DEFAULT_BUILD_SOURCE)] if DEFAULT_BUILD_SOURCE.exists() else [Settings().sample_catalog]
+    return [str(DEFAULT_BUILD_SOURCE)] if DEFAULT_BUILD_SOURCE.exists() else [Settings().index.sample_catalog]
 
 
 def _movies(index_dir: str) -> list | None:
-    from index.records import IndexLoadError
+    from core.errors import IndexLoadError
     from index.store import load_movies
 
     try:
@@ -103,8 +103,8 @@ def run(args) -> dict:
     from benchmarks.report import check_targets, headline
     from index.build import ensure_index
     from index.store import load_index
-    from rag.config import Settings
-    from rag.models import load_embedder, load_generator, resolve_generator
+    from core.config import Settings
+    from core.models import load_embedder, load_generator, resolve_generator
 
     progress = not args.no_progress
     out = Path(args.out)
@@ -115,12 +115,12 @@ def run(args) -> dict:
     settings = Settings().with_overrides(index_dir=str(Path(args.index).absolute()) if args.index else None,
                                          generator=args.generator,
                                          seed=args.seed, progress=progress, num_threads=args.num_threads)
-    if settings.num_threads:
+    if settings.run.num_threads:
         import faiss
         import torch
 
-        torch.set_num_threads(settings.num_threads)
-        faiss.omp_set_num_threads(settings.num_threads)
+        torch.set_num_threads(settings.run.num_threads)
+        faiss.omp_set_num_threads(settings.run.num_threads)
     started = time.perf_counter()
     sections: dict = {}
     result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
@@ -159,7 +159,7 @@ def run(args) -> dict:
         if not args.skip_build:  # first, so the process peak RSS is the build's own
             measure("build", lambda: build.bench_build(_build_sources(args), workdir, progress), "build vs raw encode")
         embedder = load_embedder(settings=settings)
-        index_dir = settings.index_dir if args.index else ensure_index(settings, embedder=embedder)
+        index_dir = settings.index.index_dir if args.index else ensure_index(settings, embedder=embedder)
         if not args.skip_add:
             measure("add", lambda: build.bench_add(index_dir, workdir, settings, embedder, args.add_films),
                     f"add {args.add_films} films")
@@ -173,11 +173,11 @@ def run(args) -> dict:
         result["questions_source"] = source
         texts = [q.question for q in questions]
         measure("retrieval", lambda: retrieval.bench_retrieval(index, embedder, settings, texts[:args.questions],
-                                                               settings.k, progress),
+                                                               settings.retrieval.k, progress),
                 f"retrieval over {args.questions} questions")
         if not args.skip_onnx:
             measure("onnx", lambda: onnx_encoder.bench_onnx(embedder, texts[:100], [p.text for p in index.passages[:1000]],
-                                                            settings.embed_batch_size), "onnx embedder lever")
+                                                            settings.index.embed_batch_size), "onnx embedder lever")
 
         from rag.pipeline import Pipeline, trained_prompt_settings
 
@@ -196,8 +196,8 @@ def run(args) -> dict:
         if not args.skip_naive:
             note = "same base model folder" + (f"; our pipeline also merges the adapter {spec.adapter} (same "
                                                "architecture and size)" if spec.adapter else "")
-            measure("naive", lambda: {**naive.bench_naive(spec.path, embedder, index, answer_qs, settings.k,
-                                                          settings.max_new_tokens, progress, pipeline=pipeline),
+            measure("naive", lambda: {**naive.bench_naive(spec.path, embedder, index, answer_qs, settings.retrieval.k,
+                                                          settings.decoding.max_new_tokens, progress, pipeline=pipeline),
                                       "note": note},
                     f"naive pipeline over {len(answer_qs)} questions, paired with ours")
         if not args.skip_app:
@@ -215,8 +215,8 @@ def run(args) -> dict:
 
 def run_scaling(args) -> dict:
     from benchmarks.scaling import bench_scaling
-    from rag.config import Settings
-    from rag.models import load_embedder
+    from core.config import Settings
+    from core.models import load_embedder
 
     settings = Settings().with_overrides(progress=not args.no_progress)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -226,7 +226,7 @@ def run_scaling(args) -> dict:
     result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "machine": machine_info()}
     result.update(bench_scaling(load_embedder(settings=settings), settings, sizes, args.queries, args.k, args.pool,
-                                progress=settings.progress))
+                                progress=settings.run.progress))
     result["wall_s"] = round(time.perf_counter() - started, 1)
     _write(Path(args.out), result)
     return result
@@ -234,8 +234,8 @@ def run_scaling(args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.report import scaling_text, summary_text
-    from index.records import CatalogError, IndexLoadError
-    from rag.models import ModelUnavailable
+    from core.errors import CatalogError, IndexLoadError
+    from core.errors import ModelUnavailable
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--no-progress" in argv:

@@ -10,7 +10,7 @@ from benchmarks.latency import bench_answers as latency_answers
 
 
 def bench_answers(pipeline, questions: list, progress: bool = False) -> dict:
-    """RAG answers over `questions` (rag.questions.Question): sequential, streamed and batched."""
+    """RAG answers over `questions` (evaluation.questions.Question): sequential, streamed and batched."""
     texts = [q.question for q in questions]
     start = time.perf_counter()
     pipeline.ask(texts[0])  # cold: prefix KV cache, first-call allocations
@@ -31,8 +31,8 @@ def bench_answers(pipeline, questions: list, progress: bool = False) -> dict:
         "hits_at_1": hits_at_1([r["answer"] for r in rows], questions),
         "first_token": timed["first_token_s"],
         "batched_total_s": round(batch_s, 3), "batched_questions_per_s": round(len(questions) / batch_s, 3),
-        "batched_hits_at_1": hits_at_1(batched, questions), "batch_size": pipeline.settings.batch_size,
-        "max_new_tokens": pipeline.settings.max_new_tokens, "examples": [
+        "batched_hits_at_1": hits_at_1(batched, questions), "batch_size": pipeline.settings.decoding.batch_size,
+        "max_new_tokens": pipeline.settings.decoding.max_new_tokens, "examples": [
             {"question": q.question, "answer": r["answer"], "gold": q.answers[:3], "abstained": r["abstained"]}
             for q, r in list(zip(questions, rows))[:5]],
     }

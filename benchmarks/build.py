@@ -16,7 +16,7 @@ from pathlib import Path
 
 from index.build import add_to_index
 from index.store import load_index
-from rag.config import Settings
+from core.config import Settings
 
 _WORDS = ("Silent Midnight Crimson Harbor Iron Garden Velvet Storm Hollow Echo Paper Moon Glass River Last Winter "
           "Golden Shadow Broken Compass Northern Light Secret Tide Burning Orchard Distant Signal Wild Lantern").split()
@@ -81,7 +81,7 @@ def bench_add(index_dir: str, workdir: Path, settings: Settings, embedder, n_fil
     old = load_index(copy, settings)
     old_texts = {p.text for p in old.passages}
     known = sorted({p.title for p in old.passages if p.kind == "person"})[:200]
-    catalog = synthetic_movies_csv(workdir / "add_films.csv", n_films, settings.seed, known)
+    catalog = synthetic_movies_csv(workdir / "add_films.csv", n_films, settings.run.seed, known)
     del old
     counter = CountingEmbedder(embedder)
     start = time.perf_counter()

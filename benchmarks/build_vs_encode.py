@@ -24,8 +24,8 @@ import psutil  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.store import load_index  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.models import load_embedder  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.models import load_embedder  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -56,14 +56,14 @@ def main(argv: list[str] | None = None) -> dict:
     index = load_index(args.out, settings, embedder)
     texts = [p.text for p in index.passages]
     t0, cpu0 = time.perf_counter(), time.process_time()
-    raw = embedder.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=settings.progress).astype(np.float32)
+    raw = embedder.encode(texts, batch_size=settings.index.embed_batch_size, normalize_embeddings=True,
+                          convert_to_numpy=True, show_progress_bar=settings.run.progress).astype(np.float32)
     raw_s, raw_cpu = time.perf_counter() - t0, time.process_time() - cpu0
     max_diff = float(np.abs(raw - np.asarray(index.vectors)).max())
 
     result = {
         "sources": args.sources, "index": args.out, "movies": report["movies"], "passages": report["passages"],
-        "kinds": report["kinds"], "batch_size": settings.embed_batch_size, "embedder_load_s": round(load_s, 2),
+        "kinds": report["kinds"], "batch_size": settings.index.embed_batch_size, "embedder_load_s": round(load_s, 2),
         "build_s": report["seconds"], "build_embed_s": report["embed_seconds"],
         "build_passages_per_s": report["passages_per_s"],
         "raw_encode_s": round(raw_s, 2), "raw_passages_per_s": round(len(texts) / raw_s, 1),

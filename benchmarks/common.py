@@ -108,7 +108,7 @@ def is_wikimovies_index(index) -> bool:
 
 def title_questions(index, n: int, seed: int = 42, movies: list | None = None) -> list:
     """Questions about the index's own films; with their Movie records, gold answers come from the fields."""
-    from rag.questions import Question
+    from core.records import Question
 
     rng = random.Random(seed)
     if movies:
@@ -134,7 +134,7 @@ def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto", mov
     was built from the WikiMovies KB, else questions generated from the index's titles."""
     use_wm = source == "wikimovies" or (source == "auto" and WIKIMOVIES_TEST.exists() and is_wikimovies_index(index))
     if use_wm:
-        from rag.questions import read_questions
+        from evaluation.questions import read_questions
 
         questions = read_questions(WIKIMOVIES_TEST)
         picked = random.Random(seed).sample(questions, min(n, len(questions)))
@@ -145,7 +145,7 @@ def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto", mov
 
 def hits_at_1(answers: list, questions: list) -> float | None:
     """Mean hits@1 of answers against gold (None when the questions have no gold answers)."""
-    from rag.metrics import hits_at_1 as h1
+    from evaluation.metrics import hits_at_1 as h1
     from rag.prompt import split_answer
 
     scored = [h1(getattr(a, "items", None) or split_answer(getattr(a, "text", a)), q.answers,

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import stats  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from core.config import Settings  # noqa: E402
 
 TEMPLATES = ("Who directed {t}?", "What year was {t} released?", "Who starred in {t}?", "What genre is {t}?",
              "Who wrote {t}?")
@@ -29,7 +29,7 @@ def load_questions(path: str | None, index, n: int, seed: int) -> list[tuple[str
     """(question, gold answers) pairs; gold is empty for questions made from cards."""
     rng = random.Random(seed)
     if path:
-        from rag.questions import read_questions
+        from evaluation.questions import read_questions
 
         pairs = [(q.question, list(q.answers)) for q in read_questions(path)]
     else:
@@ -40,7 +40,7 @@ def load_questions(path: str | None, index, n: int, seed: int) -> list[tuple[str
 
 def bench_retrieval(retriever, questions: list[str]) -> dict:
     index, embedder = retriever.index, retriever.embedder
-    k, cand = retriever.settings.k, retriever.settings.candidates
+    k, cand = retriever.settings.retrieval.k, retriever.settings.retrieval.candidates
     parts: dict[str, list[float]] = {"encode": [], "dense": [], "bm25": [], "search": []}
     for q in questions[:3]:
         retriever.search(q)  # warm-up
@@ -93,7 +93,7 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--index", help="index folder (default: settings.index_dir, built from the sample)")
+    ap.add_argument("--index", help="index folder (default: settings.index.index_dir, built from the sample)")
     ap.add_argument("--questions", help="questions file (WikiMovies, MetaQA, JSONL, CSV); default: from cards")
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from index.store import load_index
-    from rag.models import load_embedder
+    from core.models import load_embedder
 
-    settings = Settings(progress=False).with_overrides(index_dir=args.index, generator=args.generator,
+    settings = Settings().with_overrides(progress=False).with_overrides(index_dir=args.index, generator=args.generator,
                                                        generator_dtype=args.dtype, num_threads=args.threads,
                                                        quantize_int8=args.int8 or None)
     if args.threads:
@@ -127,29 +127,29 @@ def main(argv: list[str] | None = None) -> int:
         from index.build import ensure_index
 
         ensure_index(settings)
-    index = load_index(settings.index_dir, settings)
+    index = load_index(settings.index.index_dir, settings)
     embedder = load_embedder(settings=settings)
     pairs = load_questions(args.questions, index, args.n, args.seed)
     questions = [q for q, _ in pairs]
     from rag.retrieve import Retriever
 
-    result = {"index": settings.index_dir, "passages": len(index), "questions": len(questions), "load_avg_1m": load,
-              "threads": torch.get_num_threads(), "k": settings.k,
+    result = {"index": settings.index.index_dir, "passages": len(index), "questions": len(questions), "load_avg_1m": load,
+              "threads": torch.get_num_threads(), "k": settings.retrieval.k,
               "retrieval_ms": bench_retrieval(Retriever(index, embedder, settings), questions)}
     rows = []
     if not args.retrieval_only:
-        from rag.models import load_generator
+        from core.models import load_generator
         from rag.pipeline import Pipeline
 
         model, tokenizer, spec = load_generator(settings)
         pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
         result["generator"] = spec.name
-        result["dtype"], result["int8"] = settings.generator_dtype, settings.quantize_int8
+        result["dtype"], result["int8"] = settings.decoding.generator_dtype, settings.decoding.quantize_int8
         lengths = None
         if args.gold_length:
             from rag.prompt import format_answer
 
-            lengths = [min(settings.max_new_tokens, 1 + len(tokenizer(format_answer(gold), add_special_tokens=False)
+            lengths = [min(settings.decoding.max_new_tokens, 1 + len(tokenizer(format_answer(gold), add_special_tokens=False)
                                                             ["input_ids"])) for _, gold in pairs]
             result["gold_length"] = True
         result["answers"], rows = bench_answers(pipeline, questions, args.stream, lengths)

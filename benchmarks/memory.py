@@ -93,7 +93,7 @@ def app_peak_rss(index_dir: str | None = None, timeout_s: float = 300) -> dict:
             "startup_s": round(ready_s, 1), "rss_ready_mb": round(ready_rss, 1),
             "rss_after_answer_mb": round(after_rss, 1), "rss_peak_sampled_mb": round(peak, 1),
             "vm_hwm_mb": peak_hwm, "peak_rss_mb": round(max(peak, peak_hwm or 0), 1),
-            "index": index_dir or "default (settings.index_dir)"}
+            "index": index_dir or "default (settings.index.index_dir)"}
 
 
 def pipeline_peak_rss(index_dir: str | None = None, timeout_s: float = 300) -> dict:
@@ -130,7 +130,7 @@ def app_or_pipeline_peak_rss(index_dir: str | None = None, timeout_s: float = 30
 def _probe(argv: list[str]) -> None:
     import argparse
 
-    from rag.config import Settings
+    from core.config import Settings
     from rag.pipeline import Pipeline
 
     p = argparse.ArgumentParser(description="load Pipeline.from_settings, answer one question, print JSON")

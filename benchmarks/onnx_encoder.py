@@ -85,7 +85,7 @@ def try_st_backend(model_dir: str) -> str:
 
 def bench_onnx(embedder, queries: list[str], passages: list[str], batch_size: int = 64) -> dict:
     """Query latency (one per call) and passage throughput, torch vs ONNX Runtime; vectors compared."""
-    from rag.models import bundled_embedder_dir
+    from core.models import bundled_embedder_dir
 
     folder = bundled_embedder_dir()
     result: dict = {"st_backend_onnx": try_st_backend(str(folder)) if folder else "no bundled embedder folder"}

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from benchmarks.common import stats
 from benchmarks.latency import bench_retrieval as latency_breakdown
-from rag.config import Settings
+from core.config import Settings
 from rag.retrieve import Retriever
 
 

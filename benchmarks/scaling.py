@@ -16,9 +16,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchmarks.common import rss_mb, stats, time_each
-from index.records import Passage
+from core.records import Passage
 from index.store import MovieIndex, bm25_tokens, make_bm25, make_faiss
-from rag.config import Settings
+from core.config import Settings
 from rag.retrieve import Retriever
 
 _ADJ = ("silent crimson iron velvet hollow golden broken northern secret burning distant wild last lost "
@@ -101,7 +101,7 @@ def bench_size(passages: list[Passage], vectors: np.ndarray, queries: list[str],
         row[f"hybrid_linked_{name}_ms"] = stats(hybrid, 1000, 2)
     row["bm25_ms"] = stats(time_each(lambda q: bm25.retrieve([bm25_tokens(q)], k=k, show_progress=False), queries),
                            1000, 2)
-    depth = max(k, settings.candidates)
+    depth = max(k, settings.retrieval.candidates)
     _, exact = flat.search(qvecs, depth)
     _, approx = hnsw.search(qvecs, depth)
     row[f"hnsw_recall_at_{k}"] = round(recall_at(approx, exact, k), 4)
@@ -124,11 +124,11 @@ def bench_scaling(embedder, settings: Settings, sizes: list[int] = (10_000, 50_0
     n_max = max(sizes)
     passages = synthetic_passages(n_max, seed)
     pool_texts = [p.text for p in synthetic_passages(pool, seed + 1)]
-    pool_vecs = embedder.encode(pool_texts, batch_size=settings.embed_batch_size, normalize_embeddings=True,
+    pool_vecs = embedder.encode(pool_texts, batch_size=settings.index.embed_batch_size, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
     sample = [p.text for p in passages[:embed_sample]]
     t = time.perf_counter()
-    embedder.encode(sample, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    embedder.encode(sample, batch_size=settings.index.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
     embed_rate = len(sample) / (time.perf_counter() - t)
     vectors, pairs = mixed_vectors(pool_vecs, n_max, rng)
 

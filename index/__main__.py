@@ -6,8 +6,8 @@ import json
 import sys
 
 from index.formats import FORMAT_NAMES
-from index.records import CatalogError, IndexLoadError
-from rag.config import Settings
+from core.errors import CatalogError, IndexLoadError
+from core.config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted; the previous index is unchanged", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - model problems etc.: one line, no stack trace
-        from rag.models import ModelUnavailable
+        from core.errors import ModelUnavailable
 
         if not isinstance(exc, (ModelUnavailable, OSError, MemoryError)):
             raise

@@ -23,11 +23,12 @@ from tqdm.auto import tqdm
 
 from index.formats import merge_movies
 from index.passages import build_passages
-from index.records import CatalogError, IndexLoadError, Movie, Passage
+from core.records import Movie, Passage
+from core.errors import CatalogError, IndexLoadError
 from index.sources import CatalogRead, combine, read_bytes, read_catalogs
 from index.store import (SCHEMA_VERSION, MovieIndex, check_embedder, embedder_hash, load_index, load_movies, read_manifest,
                          remove_tree, save_index)
-from rag.config import Settings
+from core.config import Settings
 
 Progress = Callable[[int, int], None]
 ENCODE_CHUNK = 2048  # passages per encode() call; calls only exist to drive the progress bar and callback
@@ -47,10 +48,10 @@ def embed_texts(embedder, texts: list[str], settings: Settings, on_progress: Pro
     out = np.empty((len(texts), dim), dtype=np.float32)
     order = np.argsort([-len(t) for t in texts], kind="stable")
     done = 0
-    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not settings.progress) as bar:
+    with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not settings.run.progress) as bar:
         for start in range(0, len(texts), ENCODE_CHUNK):
             idx = order[start:start + ENCODE_CHUNK]
-            out[idx] = embedder.encode([texts[i] for i in idx], batch_size=settings.embed_batch_size,
+            out[idx] = embedder.encode([texts[i] for i in idx], batch_size=settings.index.embed_batch_size,
                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
             done += len(idx)
             bar.update(len(idx))
@@ -184,10 +185,10 @@ def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, source
     return {
         "schema_version": SCHEMA_VERSION,
         "movies": len(movies), "passages": len(passages), "kinds": kinds,
-        "embedder": settings.embedder, "embedder_hash": embedder_hash(settings.embedder), "dim": dim,
+        "embedder": settings.models.embedder, "embedder_hash": embedder_hash(settings.models.embedder), "dim": dim,
         "hnsw": hnsw, "metric": "inner_product (cosine on normalised vectors)",
-        "passage_settings": {"plot_chunk_words": settings.plot_chunk_words,
-                             "person_card_films": settings.person_card_films, "tag_cards": settings.tag_cards},
+        "passage_settings": {"plot_chunk_words": settings.index.plot_chunk_words,
+                             "person_card_films": settings.index.person_card_films, "tag_cards": settings.index.tag_cards},
         "sources": sources,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
@@ -216,14 +217,14 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
     movies = combine(reads)
     passages = build_passages(movies, settings)
     if embedder is None:
-        from rag.models import load_embedder
+        from core.models import load_embedder
 
         embedder = load_embedder(settings=settings)
     with _locked(_mkparent(out_dir)):
         embed_start = time.perf_counter()
         vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
         embed_s = time.perf_counter() - embed_start
-        manifest = make_manifest(movies, passages, vectors.shape[1], _source_entries(reads), settings, settings.hnsw)
+        manifest = make_manifest(movies, passages, vectors.shape[1], _source_entries(reads), settings, settings.index.hnsw)
         write_index(MovieIndex(passages, vectors, manifest), movies, out_dir)
     seconds = time.perf_counter() - start
     return {"index": str(out_dir), "movies": len(movies), "passages": len(passages), "embedded": len(passages),
@@ -283,7 +284,7 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
         vectors[keep] = old.vectors[source_rows[keep]]
         if len(todo):
             if embedder is None:
-                from rag.models import load_embedder
+                from core.models import load_embedder
 
                 embedder = load_embedder(settings=settings)
             if embedding_dim(embedder) != vectors.shape[1]:
@@ -296,7 +297,7 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
         entries = {s["path"]: s for s in old.manifest.get("sources", [])}
         entries.update({s["path"]: s for s in _source_entries(reads)})
         manifest = make_manifest(movies, passages, vectors.shape[1], list(entries.values()), settings,
-                                 bool(settings.hnsw or old.manifest.get("hnsw")))
+                                 bool(settings.index.hnsw or old.manifest.get("hnsw")))
         manifest["created_at"] = old.manifest.get("created_at", old.manifest.get("built_at"))
         write_index(MovieIndex(passages, vectors, manifest), movies, target)
     seconds = time.perf_counter() - start
@@ -307,18 +308,18 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
 
 
 def ensure_index(settings: Settings, on_progress: Progress | None = None, embedder=None) -> str:
-    """settings.index_dir, built from settings.sample_catalog first when it holds no valid index (missing,
+    """settings.index.index_dir, built from settings.index.sample_catalog first when it holds no valid index (missing,
     corrupt, another embedder) or when it is a sample index whose catalog file has changed since."""
-    target = settings.index_dir
+    target = settings.index.index_dir
     try:
         manifest = read_manifest(target)
         check_embedder(manifest, target, settings)
-        sample = str(Path(settings.sample_catalog).absolute())
+        sample = str(Path(settings.index.sample_catalog).absolute())
         sources = manifest.get("sources", [])
         if len(sources) == 1 and sources[0].get("path") == sample and Path(sample).is_file():
             if sources[0].get("sha256") != hashlib.sha256(read_bytes(sample)).hexdigest():
                 raise IndexLoadError("sample catalog changed")
         return target
     except IndexLoadError:
-        build_index([settings.sample_catalog], target, settings, on_progress=on_progress, embedder=embedder)
+        build_index([settings.index.sample_catalog], target, settings, on_progress=on_progress, embedder=embedder)
         return target

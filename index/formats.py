@@ -15,7 +15,7 @@ from datetime import date
 
 import pandas as pd
 
-from index.records import Movie
+from core.records import Movie
 
 # ---------------------------------------------------------------- normalisers
 

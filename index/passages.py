@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from index.records import Movie, Passage
-from rag.config import Settings
+from core.records import Movie, Passage
+from core.config import Settings
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 ROLES = (("directors", "director of"), ("writers", "writer of"), ("cast", "actor in"))
@@ -75,7 +75,7 @@ def movie_passages(movie: Movie, settings: Settings) -> list[Passage]:
     meta = dict(year=movie.year, movie_id=movie.id, genres=list(movie.genres), title=movie.title)
     out = [Passage(key=f"card:{movie.id}", kind="card", text=card_text(movie), **meta)]
     if movie.plot:
-        for i, chunk in enumerate(chunk_words(movie.plot, settings.plot_chunk_words)):
+        for i, chunk in enumerate(chunk_words(movie.plot, settings.index.plot_chunk_words)):
             out.append(Passage(key=f"plot:{movie.id}:{i}", kind="plot", text=f"{label(movie)}: {chunk}", **meta))
     return out
 
@@ -90,7 +90,7 @@ def _sort_key(movie: Movie) -> tuple:
 
 def person_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
     """One card per person: "Christopher Nolan — director of: …; writer of: …; actor in: …".
-    Long filmographies continue in further passages of `settings.person_card_films` films each."""
+    Long filmographies continue in further passages of `settings.index.person_card_films` films each."""
     names: dict[str, str] = {}
     credits: dict[str, list[tuple[int, Movie]]] = defaultdict(list)
     for movie in movies:
@@ -100,7 +100,7 @@ def person_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
                 names.setdefault(key, name)
                 credits[key].append((role_i, movie))
     out: list[Passage] = []
-    per = max(1, settings.person_card_films)
+    per = max(1, settings.index.person_card_films)
     for key in sorted(credits):
         entries = sorted(set((r, m.id) for r, m in credits[key]))
         by_id = {m.id: m for _, m in credits[key]}
@@ -129,7 +129,7 @@ def tag_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
             names.setdefault(key, tag)
             tags[key].append(movie)
     out: list[Passage] = []
-    per = max(1, settings.person_card_films)
+    per = max(1, settings.index.person_card_films)
     for key in sorted(tags):
         films = sorted({m.id: m for m in tags[key]}.values(), key=_sort_key)
         for i in range(0, len(films), per):
@@ -145,6 +145,6 @@ def build_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
     for movie in movies:
         out += movie_passages(movie, settings)
     out += person_passages(movies, settings)
-    if settings.tag_cards:
+    if settings.index.tag_cards:
         out += tag_passages(movies, settings)
     return out

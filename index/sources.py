@@ -21,8 +21,9 @@ import pandas as pd
 
 from index.formats import (FORMAT_NAMES, clean_text, detect_columns, format_by_name, frame_to_movies,
                            generic_format, merge_movies, norm_column, parse_year, title_case_genres)
-from index.records import CatalogError, Movie
-from rag.config import Settings
+from core.records import Movie
+from core.errors import CatalogError
+from core.config import Settings
 
 KB_RELATIONS = {
     "directed_by": "directors", "written_by": "writers", "starred_actors": "cast", "has_genre": "genres",
@@ -205,7 +206,7 @@ def _read_table(df: pd.DataFrame, fmt_name: str, path: str, source: str, setting
         raise CatalogError(f"{path}: not in {fmt.name} format, missing columns {', '.join(missing)}")
     if df.empty:
         raise CatalogError(f"{path}: header only, no data rows")
-    movies, skip, notes = frame_to_movies(df, fmt, source, settings.max_field_chars)
+    movies, skip, notes = frame_to_movies(df, fmt, source, settings.index.max_field_chars)
     skipped.update(skip)
     if not movies:
         raise CatalogError(f"{path}: no usable rows ({_reasons(skipped) or 'all rows empty'})")
@@ -224,8 +225,8 @@ def _lines(text: str, path: str, settings: Settings, skipped: Counter) -> list[l
         parts = line.split("|", 2)
         if len(parts) != 3 or not parts[0].strip():
             skipped["malformed line (expected a|relation|b)"] += 1
-        elif len(line) > settings.max_field_chars:
-            skipped[f"field longer than {settings.max_field_chars:,} characters"] += 1
+        elif len(line) > settings.index.max_field_chars:
+            skipped[f"field longer than {settings.index.max_field_chars:,} characters"] += 1
         else:
             rows.append(parts)
     return rows
@@ -292,9 +293,9 @@ def _read_plots(text: str, path: str, source: str, settings: Settings) -> Catalo
 
 
 def _read_hf(dataset_id: str, path: str, settings: Settings) -> CatalogRead:
-    from rag.models import hub_reachable
+    from core.models import hub_reachable
 
-    if not hub_reachable(settings.hub_timeout_s):
+    if not hub_reachable(settings.models.hub_timeout_s):
         raise CatalogError(f"{path}: the Hugging Face hub cannot be reached; download the dataset as CSV and pass the file")
     try:
         import datasets

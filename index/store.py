@@ -13,7 +13,9 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from index.records import IndexLoadError, Movie, Passage
+from core.records import Movie, Passage
+
+from core.errors import IndexLoadError
 
 _TOKEN = re.compile(r"(?u)\b\w+\b")
 _STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
@@ -220,7 +222,8 @@ def read_manifest(index_dir: str | Path) -> dict:
 @lru_cache(maxsize=8)
 def embedder_hash(name: str) -> str | None:
     """Fingerprint of the embedder `name` resolves to (None when it cannot be resolved offline)."""
-    from rag.models import ModelUnavailable, embedder_fingerprint, resolve_embedder
+    from core.models import embedder_fingerprint, resolve_embedder
+    from core.errors import ModelUnavailable
 
     try:
         return embedder_fingerprint(resolve_embedder(name))
@@ -231,13 +234,13 @@ def embedder_hash(name: str) -> str | None:
 def check_embedder(manifest: dict, index_dir, settings=None, embedder=None) -> None:
     """Refuse an index built with another embedder (by weight hash) or with another vector size."""
     if settings is not None:
-        current = embedder_hash(settings.embedder)
+        current = embedder_hash(settings.models.embedder)
         built = manifest.get("embedder_hash")
-        same = current == built if current and built else settings.embedder == manifest.get("embedder")
+        same = current == built if current and built else settings.models.embedder == manifest.get("embedder")
         if not same:
             raise IndexLoadError(
                 f"{index_dir}: built with embedder '{manifest.get('embedder')}' (hash {built}), but the current "
-                f"embedder is '{settings.embedder}' (hash {current}); rebuild the index with this embedder")
+                f"embedder is '{settings.models.embedder}' (hash {current}); rebuild the index with this embedder")
     if embedder is not None:
         get_dim = getattr(embedder, "get_embedding_dimension", None) or embedder.get_sentence_embedding_dimension
         dim = get_dim()

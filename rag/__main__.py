@@ -1,18 +1,18 @@
-"""`python -m rag ask|chat|plot|eval`: thin shells over rag.pipeline (and rag.evaluate for eval)."""
+"""`python -m rag ask|chat|plot|eval`: thin shells over rag.pipeline (and evaluation.evaluate for eval)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
-from rag.config import Settings
+from core.config import Settings
 
 EXIT_WORDS = {"exit", "quit", ":q", "/exit", "/quit"}
 
 
 def _common(p: argparse.ArgumentParser, index: bool = True) -> None:
     if index:
-        p.add_argument("--index", help="index folder (default: settings.index_dir, built from the sample catalog)")
+        p.add_argument("--index", help="index folder (default: settings.index.index_dir, built from the sample catalog)")
         p.add_argument("--k", type=int, help="passages in the prompt (default: 5)")
         p.add_argument("--abstain-threshold", type=float, help="abstain below this dense score when nothing links")
         p.add_argument("--hops", type=int, choices=(1, 2), help="2: also pin the cards a linked card names (two-hop)")
@@ -47,7 +47,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     cmp.add_argument("--mode", choices=("rag", "plain"), default="rag", help="which answers to compare (default rag)")
     cmp.add_argument("--out", help="also write the comparison as JSON to this file")
     if argv[:1] == ["eval"]:  # imported only when used, so the other commands never pay for it
-        from rag.evaluate import add_eval_arguments
+        from evaluation.evaluate import add_eval_arguments
 
         add_eval_arguments(ev)
     return parser
@@ -119,11 +119,11 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "eval":
-        from rag.evaluate import main_eval
+        from evaluation.evaluate import main_eval
 
         return int(main_eval(args, settings) or 0)
     if args.command == "compare":
-        from rag.compare import main_compare
+        from evaluation.compare import main_compare
 
         return main_compare(args.run_a, args.run_b, args.mode, args.out, settings)
     if args.command == "plot":
@@ -139,8 +139,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from index.records import CatalogError, IndexLoadError
-    from rag.models import ModelUnavailable
+    from core.errors import CatalogError, IndexLoadError
+    from core.errors import ModelUnavailable
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import torch
 from transformers import DynamicCache, GenerationConfig, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-from rag.config import Settings
+from core.config import Settings
 from rag.prompt import is_chat_model
 
 _OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop_at_newline", "repetition_penalty", "seed",
@@ -21,13 +21,13 @@ _OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop_at_newlin
 
 
 def optimize_model(model, settings: Settings):
-    """Apply settings.generator_dtype and settings.quantize_int8 (in place; idempotent). Returns the model."""
-    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(settings.generator_dtype)
+    """Apply settings.decoding.generator_dtype and settings.decoding.quantize_int8 (in place; idempotent). Returns the model."""
+    dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(settings.decoding.generator_dtype)
     if dtype is None:
-        raise ValueError(f"generator_dtype must be 'float32' or 'bfloat16', not {settings.generator_dtype!r}")
+        raise ValueError(f"generator_dtype must be 'float32' or 'bfloat16', not {settings.decoding.generator_dtype!r}")
     if next(model.parameters()).dtype != dtype:
         model.to(dtype)
-    if settings.quantize_int8 and not getattr(model, "_movie_rag_int8", False):
+    if settings.decoding.quantize_int8 and not getattr(model, "_movie_rag_int8", False):
         from torch.ao.quantization import quantize_dynamic
 
         body = model.get_decoder()  # the output head stays float: int8 logits hurt answers badly
@@ -115,7 +115,7 @@ class Generator:
         if unknown:
             raise TypeError(f"unknown generation options: {sorted(unknown)}")
         s = self.settings
-        get = lambda name: overrides[name] if overrides.get(name) is not None else getattr(s, name)  # noqa: E731
+        get = lambda name: overrides[name] if overrides.get(name) is not None else getattr(s.decoding, name)  # noqa: E731
         max_new = int(get("max_new_tokens"))
         if max_new < 1:
             raise ValueError("max_new_tokens must be at least 1")
@@ -139,7 +139,7 @@ class Generator:
              streamer=None, cancel: threading.Event | None = None) -> list[list[int]]:
         # Rows share `prefix` (its KV cache is reused): padding goes between the prefix and the rest, which
         # generate() handles, as positions come from the attention mask. Otherwise plain left padding.
-        cached = prefix is not None and self.settings.prefix_cache
+        cached = prefix is not None and self.settings.decoding.prefix_cache
         n = len(self._prefixes[prefix][0]) if cached else 0
         width = max(len(r) for r in rows)
         input_ids = torch.tensor([r[:n] + [self.pad_id] * (width - len(r)) + r[n:] for r in rows])
@@ -161,12 +161,12 @@ class Generator:
         return [row[width:].tolist() for row in out]
 
     def generate(self, prompts: list[str], **gen_overrides) -> list[str]:
-        """Answers for prompts, in order: batches of settings.batch_size, sorted by length, left-padded."""
+        """Answers for prompts, in order: batches of settings.decoding.batch_size, sorted by length, left-padded."""
         config, stop = self._config(gen_overrides)
         encoded = [self.encode(p) for p in prompts]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i][0]))
         texts: list[str] = [""] * len(prompts)
-        size = max(1, self.settings.batch_size)
+        size = max(1, self.settings.decoding.batch_size)
         for start in range(0, len(order), size):
             batch = order[start:start + size]
             prefixes = {encoded[i][1] for i in batch}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rag.config import Settings
+from core.config import Settings
 from rag.generate import Generator
 from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, clean_text, is_abstention, prompt_prefix,
                         render_plain_prompt, render_plot_prompt, snap_to_context, split_answer, truncate_tokens)
@@ -78,7 +78,7 @@ def trained_prompt_settings(settings: Settings, spec) -> Settings:
         return settings
     known = {k: trained[k] for k in ("prompt_examples", "max_passage_tokens", "max_question_tokens") if k in trained}
     if isinstance(trained.get("max_prompt_tokens"), int):
-        known["max_prompt_tokens"] = min(settings.max_prompt_tokens, trained["max_prompt_tokens"])
+        known["max_prompt_tokens"] = min(settings.prompt.max_prompt_tokens, trained["max_prompt_tokens"])
     return settings.with_overrides(**known)
 
 
@@ -95,7 +95,7 @@ class Pipeline:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Pipeline":
-        """Load the embedder, the generator and the index at settings.index_dir (built from the sample if absent)."""
+        """Load the embedder, the generator and the index at settings.index.index_dir (built from the sample if absent)."""
         return load_pipeline(settings)
 
     @property
@@ -128,20 +128,20 @@ class Pipeline:
 
     def _answer_again(self, text: str, retrieval: Retrieval | None) -> bool:
         """The generator abstained although the question linked a card (so the catalog covers it)."""
-        return bool(self.settings.answer_when_linked and retrieval is not None and retrieval.linked
+        return bool(self.settings.answer.answer_when_linked and retrieval is not None and retrieval.linked
                     and is_abstention(text))
 
     def _abstains(self, retrieval: Retrieval) -> bool:
-        return not retrieval.hits or (retrieval.best_dense < self.settings.abstain_threshold and not retrieval.linked)
+        return not retrieval.hits or (retrieval.best_dense < self.settings.answer.abstain_threshold and not retrieval.linked)
 
     def _context_hits(self, retrieval: Retrieval) -> list:
         """The hits put in the prompt: all k, or, when a title/person links, the linked cards first and at
-        most settings.linked_context passages (a linked card holds the facts; more passages only distract)."""
-        if not retrieval.linked or self.settings.linked_context <= 0:
+        most settings.prompt.linked_context passages (a linked card holds the facts; more passages only distract)."""
+        if not retrieval.linked or self.settings.prompt.linked_context <= 0:
             return retrieval.hits
         linked = [h for h in retrieval.hits if h.stage.endswith("-link")]
         others = [h for h in retrieval.hits if not h.stage.endswith("-link")]
-        return (linked + others)[: max(len(linked), self.settings.linked_context)]
+        return (linked + others)[: max(len(linked), self.settings.prompt.linked_context)]
 
     def _prepare(self, question: str, mode: str, retrieval: Retrieval | None) -> tuple[str | None, list[Source]]:
         """(prompt or None when abstaining, sources)."""
@@ -152,7 +152,7 @@ class Pipeline:
         sources = []
         for hit in retrieval.hits:
             p = hit.passage
-            shown = truncate_tokens(self.tokenizer, clean_text(self.tokenizer, p.text), self.settings.max_passage_tokens)
+            shown = truncate_tokens(self.tokenizer, clean_text(self.tokenizer, p.text), self.settings.prompt.max_passage_tokens)
             sources.append(Source(p.title, p.year, p.kind, p.text, round(float(hit.score), 6), hit.stage,
                                   used=hit in context and shown in packed, key=p.key))
         return (None if self._abstains(retrieval) else prompt), sources
@@ -162,8 +162,8 @@ class Pipeline:
         if mode != "plot":
             text = text.rstrip(" ,;")  # a list cut by max_new_tokens
         items = [] if abstained or mode == "plot" else split_answer(text)
-        if mode == "rag" and items and self.settings.snap_cutoff > 0:  # typos in copied names
-            text, items = snap_to_context(text, items, [s.text for s in sources if s.used], self.settings.snap_cutoff)
+        if mode == "rag" and items and self.settings.answer.snap_cutoff > 0:  # typos in copied names
+            text, items = snap_to_context(text, items, [s.text for s in sources if s.used], self.settings.answer.snap_cutoff)
         for source in sources:
             source.span = None if abstained else find_span(source.text, text, items)
         timings = {k: round(v, 4) for k, v in timings.items()}
@@ -198,9 +198,9 @@ class Pipeline:
         if mode == "plot":
             return [self.ask(q, mode="plot", **gen_overrides) for q in questions]
         questions = [self._check(q, mode) for q in questions]
-        progress = self.settings.progress if progress is None else progress
+        progress = self.settings.run.progress if progress is None else progress
         answers: list[Answer] = []
-        size = max(1, self.settings.batch_size) * 4
+        size = max(1, self.settings.decoding.batch_size) * 4
         bar = tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not progress)
         for start in range(0, len(questions), size):
             chunk = questions[start:start + size]
@@ -281,8 +281,8 @@ class Pipeline:
         if not opening:
             raise ValueError("the plot prompt is empty")
         s = self.settings
-        options = dict(max_new_tokens=s.plot_max_new_tokens, temperature=s.plot_temperature,
-                       repetition_penalty=s.plot_repetition_penalty, stop_at_newline=False)
+        options = dict(max_new_tokens=s.plot.plot_max_new_tokens, temperature=s.plot.plot_temperature,
+                       repetition_penalty=s.plot.plot_repetition_penalty, stop_at_newline=False)
         options.update({k: v for k, v in gen_overrides.items() if v is not None})
         rendered = render_plot_prompt(self.tokenizer, opening, genre, s)
         joiner = lambda cont: opening + ("" if not cont or cont[0] in " ,.;:!?'" else " ") + cont  # noqa: E731
@@ -298,10 +298,10 @@ class Pipeline:
 def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: bool = True) -> Pipeline:
     """The index first (a bad folder fails fast), then the embedder and the generator with the prompt format it
     was trained with. An explicit `index_dir` is loaded as is (never rebuilt); without one, the index at
-    settings.index_dir is used, built from the sample catalog if absent. need_index=False: plain/plot only."""
+    settings.index.index_dir is used, built from the sample catalog if absent. need_index=False: plain/plot only."""
     from index.build import ensure_index
     from index.store import load_index
-    from rag.models import load_embedder, load_generator
+    from core.models import load_embedder, load_generator
 
     index = embedder = None
     if need_index:

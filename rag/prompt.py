@@ -4,15 +4,15 @@ Chat models (with a chat template, e.g. SmolLM2-Instruct) get a system instructi
 context, briefly, listing all answers comma-separated. Base models (distilgpt2 style) get the seed's
 `Question: …\nAnswer:` format with the context above it. Retrieved text is data: each passage is put on one
 numbered line, stripped of special tokens and newlines, and truncated by real token counts, so a passage
-cannot open a new turn or a new `Answer:` line. The whole prompt is packed to settings.max_prompt_tokens.
+cannot open a new turn or a new `Answer:` line. The whole prompt is packed to settings.prompt.max_prompt_tokens.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-from index.records import Passage
-from rag.config import Settings
+from core.records import Passage
+from core.config import Settings
 
 ABSTAIN_ANSWER = "The movie catalog does not cover this question."
 
@@ -38,7 +38,7 @@ PLOT_SYSTEM = "You are a screenwriter. Continue the movie plot you are given, in
 # the fixed prompt prefix, whose KV cache is computed once, so they cost no prefill time per question.
 _CARD = ("The Silent Harbor (1961). Directed by Anna Berg. Written by Paul Lind, Karin Ek. Starring Mia Holm, "
          "Erik Sand. Genre: Drama. Language: Swedish.")
-_EXAMPLES = [  # (context passages, question, answer); settings.prompt_examples of them are used, in order
+_EXAMPLES = [  # (context passages, question, answer); settings.prompt.prompt_examples of them are used, in order
     ([_CARD], "who directed The Silent Harbor?", "Anna Berg"),
     ([_CARD], "who wrote The Silent Harbor?", "Paul Lind, Karin Ek"),
     ([_CARD], "what year was The Silent Harbor released?", "1961"),
@@ -83,16 +83,16 @@ def truncate_tokens(tokenizer, text: str, max_tokens: int) -> str:
 
 
 def prompt_budget(tokenizer, settings: Settings) -> int:
-    """Tokens a prompt may use: settings.max_prompt_tokens, within the model window minus the answer."""
+    """Tokens a prompt may use: settings.prompt.max_prompt_tokens, within the model window minus the answer."""
     window = getattr(tokenizer, "model_max_length", None) or 0
-    budget = settings.max_prompt_tokens
+    budget = settings.prompt.max_prompt_tokens
     if 0 < window < 1_000_000:
-        budget = min(budget, window - settings.max_new_tokens)
+        budget = min(budget, window - settings.decoding.max_new_tokens)
     return max(16, budget)
 
 
 def _question(tokenizer, question: str, settings: Settings) -> str:
-    return truncate_tokens(tokenizer, clean_text(tokenizer, question), settings.max_question_tokens)
+    return truncate_tokens(tokenizer, clean_text(tokenizer, question), settings.prompt.max_question_tokens)
 
 
 def _context(passages: list[str]) -> str:
@@ -114,7 +114,7 @@ def _rag_user(context: list[str], question: str) -> str:
 
 def _assemble_rag(tokenizer, question: str, context: list[str], settings: Settings) -> str:
     if is_chat_model(tokenizer):
-        turns = [(_rag_user(ctx, q), a) for ctx, q, a in _EXAMPLES[: max(0, settings.prompt_examples)]]
+        turns = [(_rag_user(ctx, q), a) for ctx, q, a in _EXAMPLES[: max(0, settings.prompt.prompt_examples)]]
         return _chat(tokenizer, RAG_SYSTEM, turns, _rag_user(context, question))
     return f"Context:\n{_context(context) or '(no passages)'}\n\nQuestion: {question}\nAnswer:"
 
@@ -126,7 +126,7 @@ def pack_passages(tokenizer, question: str, passages: list[Passage], settings: S
     chosen: list[str] = []
     seen: set[str] = set()
     for passage in passages:
-        text = truncate_tokens(tokenizer, clean_text(tokenizer, passage.text), settings.max_passage_tokens)
+        text = truncate_tokens(tokenizer, clean_text(tokenizer, passage.text), settings.prompt.max_passage_tokens)
         if not text or text.lower() in seen:
             continue
         if count_tokens(tokenizer, _assemble_rag(tokenizer, q, chosen + [text], settings)) <= budget:
@@ -156,7 +156,7 @@ def render_plain_prompt(tokenizer, question: str, settings: Settings) -> str:
 
 def render_plot_prompt(tokenizer, prompt: str, genre: str | None, settings: Settings) -> str:
     """A plot opening the model continues; the generated text follows the opening directly."""
-    opening = truncate_tokens(tokenizer, clean_text(tokenizer, prompt), settings.max_prompt_tokens // 2)
+    opening = truncate_tokens(tokenizer, clean_text(tokenizer, prompt), settings.prompt.max_prompt_tokens // 2)
     genre = clean_text(tokenizer, genre or "")[:40]
     if is_chat_model(tokenizer):
         ask = f"Continue this {genre + ' ' if genre else ''}movie plot: {opening}"

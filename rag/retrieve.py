@@ -3,7 +3,7 @@
 A question that names a film (or a person) present in the index gets that film's card (or that person's
 card) pinned first, found by exact n-gram lookup of normalised names, else by fuzzy match (rapidfuzz) against
 the cards the search surfaced. Remakes that share a title are told apart by a year in the question.
-With settings.hops = 2, the cards a linked card names follow it ("hop-link"): a person card's films, a film
+With settings.retrieval.hops = 2, the cards a linked card names follow it ("hop-link"): a person card's films, a film
 card's people, so "who directed the films starring X?" sees X's card and then those films' cards.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz
 
-from index.records import Passage
+from core.records import Passage
 from index.store import MovieIndex
-from rag.config import Settings
+from core.config import Settings
 
 STAGES = ("title-link", "person-link", "tag-link", "hop-link", "dense", "bm25", "hybrid")
 _TABLES = {"card": "title", "person": "person", "tag": "tag"}  # passage kind → link kind
@@ -96,17 +96,17 @@ class Retriever:
 
     def search_batch(self, questions: list[str], k: int | None = None, years: tuple | None = None,
                      genres: list[str] | None = None) -> list[Retrieval]:
-        k = k or self.settings.k
+        k = k or self.settings.retrieval.k
         if not questions:
             return []
         if len(self.index) == 0:
             return [Retrieval([], 0.0, False) for _ in questions]
         filtered = bool(years or genres)
-        n_cand = self.settings.candidates * (10 if filtered else 1)
+        n_cand = self.settings.retrieval.candidates * (10 if filtered else 1)
         keep = lambda row: self._passes(row, years, genres)  # noqa: E731
-        # Exact links first: with settings.lazy_dense a linked question skips query encoding and FAISS.
+        # Exact links first: with settings.retrieval.lazy_dense a linked question skips query encoding and FAISS.
         exact = [self.link(q) for q in questions]
-        todo = [i for i, links in enumerate(exact) if not (self.settings.lazy_dense and links)]
+        todo = [i for i, links in enumerate(exact) if not (self.settings.retrieval.lazy_dense and links)]
         dense: dict[int, list[tuple[int, float]]] = {}
         if todo:
             vectors = self.embedder.encode([questions[i] for i in todo], normalize_embeddings=True,
@@ -119,7 +119,7 @@ class Retriever:
         for i, question in enumerate(questions):
             sparse = [int(r) for r in b_ids[i] if r >= 0 and keep(int(r))]
             retrieval = self._combine(question, dense.get(i), sparse, k, years, genres, exact[i])
-            out.append(self._second_hop(retrieval, years, genres) if self.settings.hops >= 2 else retrieval)
+            out.append(self._second_hop(retrieval, years, genres) if self.settings.retrieval.hops >= 2 else retrieval)
         return out
 
     def link(self, question: str, candidates: list[int] = ()) -> list[_Link]:
@@ -158,7 +158,7 @@ class Retriever:
                  years: tuple | None, genres: list[str] | None, links: list[_Link] | None = None) -> Retrieval:
         """Linked cards first, then the RRF fusion of dense and BM25; dense None = dense search skipped."""
         skipped, dense = dense is None, dense or []
-        rrf_k = self.settings.rrf_k
+        rrf_k = self.settings.retrieval.rrf_k
         fused: dict[int, float] = {}
         for rank, (row, _) in enumerate(dense, start=1):
             fused[row] = fused.get(row, 0.0) + 1.0 / (rrf_k + rank)
@@ -175,7 +175,7 @@ class Retriever:
         for link in sorted(links, key=lambda l: rank[l.kind]):  # stable: best match first within a kind
             rows = [r for r in link.rows if link.kind != "title" or self._passes(r, years, genres)]
             for row in sorted(rows, key=lambda r: -fused.get(r, 0.0)):
-                if row not in seen and len(seen) < min(k, self.settings.max_links):
+                if row not in seen and len(seen) < min(k, self.settings.retrieval.max_links):
                     seen.add(row)
                     hits.append(Hit(self.index.passages[row], link.score, f"{link.kind}-link"))
         for row in order:
@@ -192,7 +192,7 @@ class Retriever:
 
     def _second_hop(self, retrieval: Retrieval, years: tuple | None, genres: list[str] | None) -> Retrieval:
         """The cards named by the linked cards, pinned right after them: films of a linked person (or tag),
-        people of a linked film, in the order the card names them, up to settings.hop_cards."""
+        people of a linked film, in the order the card names them, up to settings.retrieval.hop_cards."""
         linked = [h for h in retrieval.hits if h.stage.endswith("-link")]
         if not linked:
             return retrieval
@@ -208,7 +208,7 @@ class Retriever:
                 named = [r for r in rows if f"({self.index.passages[r].year})" in text] or rows[:1]  # remakes
                 for row in named:
                     p = self.index.passages[row]
-                    if p.key not in keys and len(hops) < self.settings.hop_cards:
+                    if p.key not in keys and len(hops) < self.settings.retrieval.hop_cards:
                         keys.add(p.key)
                         hops.append(Hit(p, hit.score, "hop-link"))
         others = [h for h in retrieval.hits if not h.stage.endswith("-link") and h.passage.key not in keys]
@@ -247,7 +247,7 @@ class Retriever:
         return kept
 
     def _fuzzy_links(self, question: str, candidates: list[int]) -> list[_Link]:
-        cutoff = self.settings.fuzzy_threshold
+        cutoff = self.settings.retrieval.fuzzy_threshold
         best: _Link | None = None
         for row in candidates:
             p = self.index.passages[row]

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-from rag.config import Settings
+from core.config import Settings
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 8  # parsed movies shown per upload preview
@@ -93,9 +93,9 @@ class Demo:
     def __init__(self, pipeline, settings: Settings, uploads_dir: str | None = None) -> None:
         self.pipeline = pipeline
         self.settings = settings
-        self.live_dir = settings.index_dir  # the folder the served index was loaded from
+        self.live_dir = settings.index.index_dir  # the folder the served index was loaded from
         # uploads never touch the index they started from (e.g. the sample index): they build here
-        self.uploads_dir = uploads_dir or settings.index_dir.rstrip("/\\") + "-uploads"
+        self.uploads_dir = uploads_dir or settings.index.index_dir.rstrip("/\\") + "-uploads"
         self._index_lock = threading.Lock()
 
     # ---- Ask tab
@@ -103,7 +103,7 @@ class Demo:
             top_p: float | None = None, max_new_tokens: float | None = None, year_from: float | None = None,
             year_to: float | None = None, genres: list[str] | None = None) -> Iterator[str | list[dict]]:
         """Streams the answer text; the last item is [answer message, collapsed sources message]."""
-        problem = check_text(question, self.settings.max_question_chars)
+        problem = check_text(question, self.settings.demo.max_question_chars)
         if problem:
             yield problem
             return
@@ -131,7 +131,7 @@ class Demo:
     def compare(self, question: str, k: float | None = None, temperature: float | None = None,
                 top_p: float | None = None, max_new_tokens: float | None = None) -> Iterator[tuple[str, str]]:
         """Yields (rag markdown, plain markdown): RAG streams first, then plain; each ends with its latency."""
-        problem = check_text(question, self.settings.max_question_chars)
+        problem = check_text(question, self.settings.demo.max_question_chars)
         if problem:
             yield problem, problem
             return
@@ -156,7 +156,7 @@ class Demo:
     # ---- Plot tab
     def plot(self, prompt: str, genre: str | None = None, temperature: float | None = None,
              max_new_tokens: float | None = None) -> Iterator[str]:
-        problem = check_text(prompt, self.settings.max_question_chars * 4, what="plot prompt")
+        problem = check_text(prompt, self.settings.demo.max_question_chars * 4, what="plot prompt")
         if problem:
             yield problem
             return
@@ -209,7 +209,7 @@ class Demo:
         """Rebuild (or extend) an index from uploads in self.uploads_dir and swap it in once loaded.
         Any failure leaves the live index serving and returns a one-line error."""
         from index.build import add_to_index, build_index
-        from index.records import CatalogError, IndexLoadError
+        from core.errors import CatalogError, IndexLoadError
         from index.store import load_index
 
         if not paths:

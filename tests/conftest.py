@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.records import Movie
+from core.records import Movie
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -63,7 +63,7 @@ def tiny_gpt2_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled all-MiniLM-L6-v2 (small and fast enough for unit tests)."""
-    from rag.models import load_embedder
+    from core.models import load_embedder
 
     return load_embedder()
 

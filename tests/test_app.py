@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import REPO_ROOT, Settings
+from core.config import REPO_ROOT, Settings
 from rag.ui import Demo, check_text, highlight, render_sources, year_range
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -109,7 +109,7 @@ def test_ask_streams_then_adds_collapsed_sources():
 
 def test_empty_and_overlong_questions_never_reach_the_pipeline():
     pipe = FakePipeline()
-    demo = Demo(pipe, Settings(max_question_chars=50))
+    demo = Demo(pipe, Settings().with_overrides(max_question_chars=50))
     assert "type a question" in list(demo.ask(""))[0]
     assert "under 50" in list(demo.ask("why " * 30))[0]
     assert "type a question" in list(demo.compare(" "))[-1][0]
@@ -164,14 +164,14 @@ def small_index(tmp_path, movies, embedder):
     from index.build import build_index
     from index.store import load_index
 
-    settings = Settings(index_dir=str(tmp_path / "idx"), progress=False)
-    build_index([str(_write_sample_csv(tmp_path / "five.csv", movies[:4]))], settings.index_dir, settings)
-    return settings, load_index(settings.index_dir, settings)
+    settings = Settings().with_overrides(index_dir=str(tmp_path / "idx"), progress=False)
+    build_index([str(_write_sample_csv(tmp_path / "five.csv", movies[:4]))], settings.index.index_dir, settings)
+    return settings, load_index(settings.index.index_dir, settings)
 
 
 @pytest.fixture
 def tiny_pipeline(small_index, embedder, tiny_gpt2_dir):
-    from rag.models import load_generator
+    from core.models import load_generator
     from rag.pipeline import Pipeline
 
     settings, index = small_index
@@ -190,7 +190,7 @@ def test_bad_upload_keeps_the_old_index_serving(tmp_path, tiny_pipeline):
     assert "bad.csv" in status and "error:" in status and rows == []
     message = demo.update_index([str(bad)], extend=False)
     assert message.startswith("error: bad.csv: ") and "title" in message and "still serving" in message
-    assert pipe.index is live and demo.live_dir == settings.index_dir
+    assert pipe.index is live and demo.live_dir == settings.index.index_dir
     assert not Path(demo.uploads_dir).exists()
     # the old index still answers, with its sources
     *_, (answer, sources) = demo.ask("Who directed Jaws?", max_new_tokens=4)
@@ -202,7 +202,7 @@ def test_upload_rebuild_and_extend_swap_in_without_touching_the_start_index(tmp_
     pipe = FakePipeline()
     pipe.index = index
     demo = Demo(pipe, settings)
-    before = (Path(settings.index_dir) / "manifest.json").read_text()
+    before = (Path(settings.index.index_dir) / "manifest.json").read_text()
     upload = _write_sample_csv(tmp_path / "dark_knight.csv", movies[4:])
     status, rows = demo.preview([str(upload)])
     assert "format `sample`, 1 movies" in status and rows[0][2] == "The Dark Knight"
@@ -218,7 +218,7 @@ def test_upload_rebuild_and_extend_swap_in_without_touching_the_start_index(tmp_
     message = demo.update_index([str(upload)], extend=False)
     assert message.startswith("Done: built 1 movies"), message
     assert pipe.index.manifest["movies"] == 1
-    assert (Path(settings.index_dir) / "manifest.json").read_text() == before  # start index untouched
+    assert (Path(settings.index.index_dir) / "manifest.json").read_text() == before  # start index untouched
 
 
 # ---------------------------------------------------------------- Gradio wiring over loopback

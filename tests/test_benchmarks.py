@@ -10,7 +10,7 @@ import pytest
 
 from index.passages import build_passages
 from index.store import MovieIndex
-from rag.config import Settings
+from core.config import Settings
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -43,7 +43,7 @@ def tiny_lm(tiny_gpt2_dir, tiny_tokenizer_dir, tmp_path_factory):
 
 @pytest.fixture
 def settings(tiny_lm) -> Settings:
-    return Settings(generator=str(tiny_lm), progress=False, max_new_tokens=4, batch_size=2, k=3,
+    return Settings().with_overrides(generator=str(tiny_lm), progress=False, max_new_tokens=4, batch_size=2, k=3,
                     abstain_threshold=0.0)
 
 
@@ -76,7 +76,7 @@ def test_answers_naive_levers_and_report(tiny_index, embedder, settings, tiny_lm
     from benchmarks.levers import bench_levers
     from benchmarks.naive import bench_naive
     from benchmarks.report import check_targets, headline, summary_text
-    from rag.models import load_generator
+    from core.models import load_generator
     from rag.pipeline import Pipeline
 
     questions = title_questions(tiny_index, 3)

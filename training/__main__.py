@@ -3,7 +3,7 @@
   python -m training prepare --qa dev.txt --catalog kb.txt.gz --index indexes/wikimovies --out data/train
   python -m training finetune --base distilbert/distilgpt2 --data data/train --out models/x [--lora]
   python -m training perplexity --model models/x --data data/train
-  python -m training install models/x          # becomes the default generator (Settings.finetuned_generator)
+  python -m training install models/x          # becomes the default generator (ModelConfig.finetuned_generator)
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import fields
 
-from rag.config import Settings
+from core.config import Settings
 from training.data import STYLES, PrepareConfig
 from training.finetune import DEFAULT_BASE, FinetuneConfig
 
@@ -41,9 +41,9 @@ def add_prepare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--relations", help="comma-separated metadata relations (default: all)")
     p.add_argument("--gold-share", type=float, default=d["gold_share"], help="gold passage + distractors share")
     p.add_argument("--abstain-share", type=float, default=d["abstain_share"], help="gold-absent (abstain) share")
-    p.add_argument("--k", type=int, help="passages per RAG prompt (default: settings.k)")
+    p.add_argument("--k", type=int, help="passages per RAG prompt (default: settings.retrieval.k)")
     p.add_argument("--prompt-examples", type=int,
-                   help="demonstration turns in chat RAG prompts (default: settings.prompt_examples)")
+                   help="demonstration turns in chat RAG prompts (default: settings.prompt.prompt_examples)")
     p.add_argument("--max-length", type=int, default=d["max_length"], help="tokens per example")
     p.add_argument("--val-share", type=float, default=d["val_share"], help="validation share of questions")
     p.add_argument("--limit", type=int, help="random cap on QA pairs from files / datasets")
@@ -129,7 +129,7 @@ def run_perplexity(args) -> dict:
 def run_install(args) -> dict:
     from training.install import install_model
 
-    return install_model(args.run_dir, args.to or Settings().finetuned_generator, args.dtype, args.eval_report)
+    return install_model(args.run_dir, args.to or Settings().models.finetuned_generator, args.dtype, args.eval_report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     ppl.add_argument("--batch", type=int, default=8)
     inst = sub.add_parser("install", help="install a fine-tuned model folder as the default generator")
     inst.add_argument("run_dir", help="folder written by `finetune`")
-    inst.add_argument("--to", help="target folder (default: Settings.finetuned_generator, models/smollm2-movieqa-lora)")
+    inst.add_argument("--to", help="target folder (default: ModelConfig.finetuned_generator, models/smollm2-movieqa-lora)")
     inst.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float16",
                       help="dtype of the stored weights (default float16: half the size of float32)")
     inst.add_argument("--eval-report", help="an eval report.json to keep next to the model as eval_report.json")
@@ -159,13 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from index.records import CatalogError, IndexLoadError
-    from rag.models import ModelUnavailable
-    from rag.questions import QuestionsError
-    from training.data import DataError
+    from core.errors import CatalogError, IndexLoadError
+    from core.errors import ModelUnavailable
+    from core.errors import QuestionsError
+    from core.errors import DataError
 
     args = build_parser().parse_args(argv)
-    from training.install import InstallError
+    from core.errors import InstallError
 
     run = {"prepare": run_prepare, "finetune": run_finetune, "perplexity": run_perplexity,
            "install": run_install}[args.command]

@@ -21,9 +21,11 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rag.config import Settings
+from core.config import Settings
 from training.examples import RagRenderer, lm_examples, render_plain
-from training.qa_pairs import DataError, QAPair, load_test_guard, read_hf_dataset, read_qa_file
+from core.records import Question
+from training.qa_pairs import load_test_guard, read_hf_dataset, read_qa_file
+from core.errors import DataError
 
 STYLES = ("rag", "plain", "both")
 META_FILE = "prepare_meta.json"
@@ -44,8 +46,8 @@ class PrepareConfig:
     relations: tuple[str, ...] | None = None  # metadata relations to ask about (None = all)
     gold_share: float = 0.4  # RAG examples built from the gold passage plus distractors
     abstain_share: float = 0.1  # RAG examples without the gold passage, target = the abstention answer
-    k: int | None = None  # passages per RAG prompt (None → settings.k)
-    prompt_examples: int | None = None  # demonstration turns in chat RAG prompts (None → settings.prompt_examples)
+    k: int | None = None  # passages per RAG prompt (None → settings.retrieval.k)
+    prompt_examples: int | None = None  # demonstration turns in chat RAG prompts (None → settings.prompt.prompt_examples)
     max_length: int = 256  # tokens per example (prompt + answer + eos); the RAG context is packed to fit
     val_share: float = 0.05  # share of questions (and plots) held out for validation loss / perplexity
     limit: int | None = None  # random cap on QA pairs from question files and HF datasets (quick runs)
@@ -59,19 +61,19 @@ class PrepareConfig:
 # ---------------------------------------------------------------- collecting QA pairs
 
 def collect_pairs(cfg: PrepareConfig, settings: Settings,
-                  movies_by_catalog: dict[str, list]) -> tuple[list[QAPair], dict]:
+                  movies_by_catalog: dict[str, list]) -> tuple[list[Question], dict]:
     """All QA pairs from files, HF datasets and catalogs, without test questions (and their entities) and
     without the held-out evaluation sample of each question file."""
     from training.kb_questions import kb_qa_pairs
     from training.qa_pairs import TestGuard
 
     rng = random.Random(cfg.seed)
-    asked: list[QAPair] = []
-    held: list[QAPair] = []
+    asked: list[Question] = []
+    held: list[Question] = []
     for path in cfg.qa_files:
         pairs = read_qa_file(path)
         if cfg.holdout_per_type:
-            from rag.evaluate import select_questions
+            from evaluation.questions import select_questions
 
             sample = {id(p) for p in select_questions(pairs, stratify=True, per_type=cfg.holdout_per_type,
                                                        seed=cfg.holdout_seed)}
@@ -80,7 +82,7 @@ def collect_pairs(cfg: PrepareConfig, settings: Settings,
         asked += pairs
     for dataset_id in cfg.hf_datasets:
         asked += read_hf_dataset(dataset_id, settings)
-    derived: list[QAPair] = []
+    derived: list[Question] = []
     for path, movies in movies_by_catalog.items():
         derived += kb_qa_pairs(movies, Path(path).name, cfg.phrasings, cfg.max_answers, cfg.relations, cfg.seed)
     report = {"qa_from_files": len(asked), "qa_derived": len(derived), "held_out": len(held), "dropped": {},
@@ -100,7 +102,7 @@ def collect_pairs(cfg: PrepareConfig, settings: Settings,
     return asked + derived, report
 
 
-def _split_key(pair: QAPair) -> str:
+def _split_key(pair: Question) -> str:
     """Phrasings of one fact share a key, so they land in the same split."""
     return f"{pair.type}|{pair.entity}" if pair.entity and pair.type else pair.question.lower()
 
@@ -149,7 +151,9 @@ def load_tokenizer(name: str | None, settings: Settings):
     """The tokenizer (and chat template) of the model that will be trained, resolved like the generator."""
     from transformers import AutoTokenizer
 
-    from rag.models import ModelUnavailable, resolve_generator
+    from core.models import resolve_generator
+
+    from core.errors import ModelUnavailable
 
     spec = resolve_generator(settings.with_overrides(generator=name))
     try:
@@ -192,7 +196,7 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, 
     skipped_rag = 0
     if cfg.style in ("rag", "both") and pairs:
         renderer = _make_renderer(cfg, settings, tokenizer, movies_by_catalog)
-        bar = tqdm(total=len(pairs), desc="rendering RAG examples", disable=not settings.progress)
+        bar = tqdm(total=len(pairs), desc="rendering RAG examples", disable=not settings.run.progress)
         for start in range(0, len(pairs), 256):
             chunk = pairs[start:start + 256]
             for pair, split, retrieved in zip(chunk, splits[start:start + 256], renderer.candidates(chunk)):
@@ -234,10 +238,10 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, 
 
 
 def prompt_settings(cfg: PrepareConfig, settings: Settings) -> dict:
-    """The rag.config.Settings fields the prompts were rendered with (use the same ones at inference)."""
-    return {"k": cfg.k or settings.k, "prompt_examples": settings.prompt_examples,
-            "max_prompt_tokens": min(settings.max_prompt_tokens, cfg.max_length),
-            "max_passage_tokens": settings.max_passage_tokens, "max_question_tokens": settings.max_question_tokens}
+    """The core.config.Settings fields the prompts were rendered with (use the same ones at inference)."""
+    return {"k": cfg.k or settings.retrieval.k, "prompt_examples": settings.prompt.prompt_examples,
+            "max_prompt_tokens": min(settings.prompt.max_prompt_tokens, cfg.max_length),
+            "max_passage_tokens": settings.prompt.max_passage_tokens, "max_question_tokens": settings.prompt.max_question_tokens}
 
 
 def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> None:
@@ -248,13 +252,13 @@ def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> N
     bare = count_tokens(tokenizer, render_rag_prompt(tokenizer, "who directed Jaws?", [], settings))
     if bare + 32 > cfg.max_length:
         raise DataError(f"max length {cfg.max_length} leaves no room for context: the RAG prompt without passages is "
-                        f"{bare} tokens (lower --prompt-examples, now {settings.prompt_examples}, or raise --max-length)")
+                        f"{bare} tokens (lower --prompt-examples, now {settings.prompt.prompt_examples}, or raise --max-length)")
 
 
 def _make_renderer(cfg: PrepareConfig, settings: Settings, tokenizer, movies_by_catalog: dict) -> RagRenderer:
     if cfg.index_dir:
         from index.store import load_index
-        from rag.models import load_embedder
+        from core.models import load_embedder
 
         return RagRenderer(tokenizer, settings, cfg.max_length, cfg.gold_share, cfg.abstain_share, cfg.k, cfg.seed,
                            index=load_index(cfg.index_dir, settings), embedder=load_embedder(settings=settings))

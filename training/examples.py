@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 
-from rag.config import Settings
+from core.config import Settings
 from training.kb_questions import gold_ref
-from training.qa_pairs import QAPair
+from core.records import Question
 
 
 def _norm(text: str) -> str:
-    from rag.metrics import normalize_answer
+    from evaluation.metrics import normalize_answer
 
     return normalize_answer(text)
 
@@ -42,7 +42,7 @@ class RagRenderer:
                  k: int | None = None, seed: int = 42, index=None, embedder=None, pool: list | None = None) -> None:
         self.tokenizer, self.settings, self.max_length = tokenizer, settings, max_length
         self.gold_share, self.abstain_share = gold_share, abstain_share
-        self.k = k or settings.k
+        self.k = k or settings.retrieval.k
         self.retriever = None
         if index is not None:
             from rag.retrieve import Retriever
@@ -56,7 +56,7 @@ class RagRenderer:
                 self.by_ref.setdefault(gold_ref(p.kind, p.movie_id if p.kind == "card" else p.title), []).append(p)
         self.rng = random.Random(seed)
 
-    def candidates(self, pairs: list[QAPair]) -> list[list]:
+    def candidates(self, pairs: list[Question]) -> list[list]:
         """Retrieved passages per question (more than k, so distractors remain); random ones without an index."""
         if self.retriever is None:
             return [self.rng.sample(self.pool, min(len(self.pool), self.k * 3)) for _ in pairs]
@@ -68,7 +68,7 @@ class RagRenderer:
                 out.append([hit.passage for hit in retrieval.hits])
         return out
 
-    def render(self, pair: QAPair, retrieved: list) -> dict | None:
+    def render(self, pair: Question, retrieved: list) -> dict | None:
         from rag.prompt import ABSTAIN_ANSWER, format_answer
 
         gold = [p for ref in pair.gold_keys for p in self.by_ref.get(ref, []) if _has_answer(p, pair.answers)]
@@ -92,7 +92,7 @@ class RagRenderer:
             target = max(target, ABSTAIN_ANSWER, key=len)
         answer_tokens = len(self.tokenizer(" " + target, add_special_tokens=False).input_ids) + 1  # + eos
         settings = self.settings.with_overrides(
-            max_prompt_tokens=min(self.settings.max_prompt_tokens, self.max_length - answer_tokens), k=self.k)
+            max_prompt_tokens=min(self.settings.prompt.max_prompt_tokens, self.max_length - answer_tokens), k=self.k)
         prompt, present = self._render(pair, passages, settings)
         if kind == "rag-gold" and not present:  # packing cut the gold passage: put it first
             prompt, present = self._render(pair, [gold[0]] + distractors[: self.k - 1], settings)
@@ -101,7 +101,7 @@ class RagRenderer:
         target = format_answer(present) if present else ABSTAIN_ANSWER
         return _example(prompt, _completion(prompt, target), kind, pair)
 
-    def _render(self, pair: QAPair, passages: list, settings: Settings) -> tuple[str, list[str]]:
+    def _render(self, pair: Question, passages: list, settings: Settings) -> tuple[str, list[str]]:
         """The pipeline's prompt, and the gold answers found in the passages that were packed into it."""
         from rag.prompt import pack_passages, render_rag_prompt
 
@@ -110,7 +110,7 @@ class RagRenderer:
             answers_in_context(pair.answers, "\n".join(packed))
 
 
-def _example(prompt: str, completion: str, kind: str, pair: QAPair | None = None, source: str = "",
+def _example(prompt: str, completion: str, kind: str, pair: Question | None = None, source: str = "",
              add_eos: bool = True) -> dict:
     return {
         "prompt": prompt, "completion": completion, "add_eos": add_eos, "kind": kind,
@@ -119,7 +119,7 @@ def _example(prompt: str, completion: str, kind: str, pair: QAPair | None = None
     }
 
 
-def render_plain(pair: QAPair, tokenizer, settings: Settings) -> dict:
+def render_plain(pair: Question, tokenizer, settings: Settings) -> dict:
     from rag.prompt import format_answer, render_plain_prompt
 
     prompt = render_plain_prompt(tokenizer, pair.question, settings)

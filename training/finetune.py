@@ -14,8 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.config import Settings
-from training.data import DataError, load_prepared, read_meta, tokenize_examples
+from core.config import Settings
+from training.data import load_prepared, read_meta, tokenize_examples
+from core.errors import DataError
 
 DEFAULT_BASE = "distilbert/distilgpt2"  # the seed recipe's base model
 
@@ -119,8 +120,8 @@ def _collator(tokenizer):
 
 
 def _load_base(base: str, settings: Settings):
-    """(model, tokenizer, spec) through rag.models, so a hub id offline fails with one line."""
-    from rag.models import load_generator, resolve_generator
+    """(model, tokenizer, spec) through core.models, so a hub id offline fails with one line."""
+    from core.models import load_generator, resolve_generator
 
     run_settings = settings.with_overrides(generator=base)
     model, tokenizer, spec = load_generator(run_settings, resolve_generator(run_settings))
@@ -170,15 +171,15 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
     if cfg.resume and resume_from is None:
         raise DataError(f"--resume: no checkpoint in '{ckpt_dir}'")
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
-    if not settings.progress:
+    if settings.run.num_threads:
+        torch.set_num_threads(settings.run.num_threads)
+    if not settings.run.progress:
         hf_logging.disable_progress_bar()
     torch.manual_seed(cfg.seed)
     data, meta = load_prepared(data_dir), read_meta(data_dir)  # fail fast, before loading the model
     model, tokenizer, spec = _load_base(cfg.base, settings)
     _warn_on_tokenizer_mismatch(meta, spec)
-    train, val, dropped = _tokenized_splits(data, tokenizer, cfg.max_length, settings.progress)
+    train, val, dropped = _tokenized_splits(data, tokenizer, cfg.max_length, settings.run.progress)
     if val is not None and cfg.max_eval_examples and len(val) > cfg.max_eval_examples:
         val = val.shuffle(seed=cfg.seed).select(range(cfg.max_eval_examples))
 
@@ -218,7 +219,7 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
         logging_steps=max(1, min(cfg.logging_steps, per_epoch)),
         logging_first_step=True,
         report_to="none",
-        disable_tqdm=not settings.progress,
+        disable_tqdm=not settings.run.progress,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -276,7 +277,7 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     }
     report["loss_curve"] = plot_loss_curve(trainer.state.log_history, out / "loss_curve.png")
     (out / "training_report.json").write_text(json.dumps(report, indent=2, default=str))
-    if meta.get("prompt_settings"):  # the rag.config.Settings the training prompts were rendered with
+    if meta.get("prompt_settings"):  # the core.config.Settings the training prompts were rendered with
         (out / "prompt_settings.json").write_text(json.dumps(meta["prompt_settings"], indent=2))
     Path(out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     write_model_card(out, report, meta)
@@ -294,7 +295,7 @@ def _step_of(checkpoint: str) -> int:
 
 def _portable_base(base: str) -> str:
     """The base as the adapter should name it: bundled aliases → hub id, folders → absolute path."""
-    from rag.models import _GENERATOR_ALIASES, SMOLLM2_HUB_ID
+    from core.models import _GENERATOR_ALIASES, SMOLLM2_HUB_ID
 
     if base in _GENERATOR_ALIASES:
         return SMOLLM2_HUB_ID
@@ -331,10 +332,10 @@ def evaluate_perplexity(model_dir: str, data_dir: str, settings: Settings | None
     data = load_prepared(data_dir)
     if split not in data or len(data[split]) == 0:
         raise DataError(f"'{data_dir}' has no '{split}' examples")
-    ds = tokenize_examples(data[split], tokenizer, max_length, settings.progress).remove_columns(["length"])
+    ds = tokenize_examples(data[split], tokenizer, max_length, settings.run.progress).remove_columns(["length"])
     with tempfile.TemporaryDirectory() as tmp:
         args = TrainingArguments(output_dir=tmp, per_device_eval_batch_size=batch_size, report_to="none",
-                                 disable_tqdm=not settings.progress, remove_unused_columns=False,
+                                 disable_tqdm=not settings.run.progress, remove_unused_columns=False,
                                  dataloader_pin_memory=torch.cuda.is_available())
         trainer = _perplexity_trainer()(model=model, args=args, eval_dataset=ds, processing_class=tokenizer,
                                         data_collator=_collator(tokenizer))

@@ -1,9 +1,9 @@
-"""Install a fine-tuned model folder as the project's default generator (Settings.finetuned_generator).
+"""Install a fine-tuned model folder as the project's default generator (ModelConfig.finetuned_generator).
 
 `python -m training install RUN_DIR [--to DIR] [--dtype float16] [--eval-report FILE]` copies the files of the
 folder written by `finetune` (adapter or full model, tokenizer, prompt_settings.json, model card, loss curve and
 training report; not checkpoints/). Weights are stored in `--dtype`: float16 halves a float32 adapter, and
-rag.models loads it onto the float32 base. The copy is written next to the target and renamed into place, so a
+core.models loads it onto the float32 base. The copy is written next to the target and renamed into place, so a
 failed install leaves the old one intact.
 """
 from __future__ import annotations
@@ -13,12 +13,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from core.errors import InstallError
+
 WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors")
 DTYPES = ("float32", "float16", "bfloat16")
 
-
-class InstallError(ValueError):
-    """A run folder that cannot be installed."""
 
 
 def eval_section(report: dict) -> str:

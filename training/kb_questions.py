@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-from index.records import Movie
-from training.qa_pairs import QAPair
+from core.records import Movie
+from core.records import Question
 
 # {m} is the movie title; every phrasing asks for the same fact.
 FORWARD_TEMPLATES: dict[str, list[str]] = {
@@ -115,7 +115,7 @@ def kb_qa_pairs(
     max_answers: int = 10,
     relations: tuple[str, ...] | None = None,
     seed: int = 42,
-) -> list[QAPair]:
+) -> list[Question]:
     """`phrasings` differently-worded questions per fact; reverse questions only for ≤ max_answers films.
 
     Titles shared by several movies get their year in forward questions ("who directed Scarface (1983)?");
@@ -126,12 +126,12 @@ def kb_qa_pairs(
     if unknown:
         raise ValueError(f"unknown relations {sorted(unknown)}; choose from {', '.join(RELATIONS)}")
     title_counts = Counter(m.title.lower() for m in movies)
-    pairs: list[QAPair] = []
+    pairs: list[Question] = []
 
     def add(templates: list[str], slot: str, shown: str, entity: str, answers: list[str], rel: str,
             keys: list[str]) -> None:
         for template in rng.sample(templates, min(phrasings, len(templates))):
-            pairs.append(QAPair(question=template.format(**{slot: shown}), answers=answers, source=f"kb:{source}",
+            pairs.append(Question(question=template.format(**{slot: shown}), answers=answers, source=f"kb:{source}",
                                 type=rel, entity=entity, gold_keys=keys))
 
     reverse: dict[str, dict[str, list[str]]] = {r: defaultdict(list) for r in REVERSE_TEMPLATES}

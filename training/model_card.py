@@ -66,7 +66,7 @@ def write_model_card(out: Path, report: dict, meta: dict) -> Path:
     ) or "| – | – | – | – |"
     final = (f"validation loss **{report['eval_loss']:.4f}**, perplexity **{report['eval_perplexity']:.2f}**"
              if report.get("eval_loss") is not None else "no validation split")
-    usage = ("It is a PEFT LoRA adapter; rag.models loads it on its base model (and merges it)"
+    usage = ("It is a PEFT LoRA adapter; core.models loads it on its base model (and merges it)"
              if lora else "It is a standard transformers causal LM folder")
     header = f"""---
 base_model: {base}

@@ -1,16 +1,18 @@
 """Question/answer pairs for training: readers for question files and HF datasets, and the test-set guard.
 
-Question files are read by `rag.questions.read_questions` (WikiMovies, MetaQA, JSONL, CSV); this module
+Question files are read by `evaluation.questions.read_questions` (WikiMovies, MetaQA, JSONL, CSV); this module
 only adds what training needs: refusing test files, HF dataset ids, and dropping anything that overlaps
 the WikiMovies / MetaQA test questions.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rag.config import REPO_ROOT, Settings
+from core.errors import DataError
+from core.config import REPO_ROOT, Settings
+from core.records import Question
+from evaluation.questions import read_questions
 
 # The benchmark test files (relative to the shared data folder) that training must never see.
 TEST_QUESTION_FILES = (
@@ -26,21 +28,7 @@ DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 _MAX_ENTITY_WORDS = 12  # longest entity name (in words) matched against test questions
 
 
-class DataError(ValueError):
-    """Training data cannot be prepared or read; str() is one line."""
 
-
-@dataclass
-class QAPair:
-    question: str
-    answers: list[str]
-    source: str  # file name, "hf:<id>" or "kb:<catalog>"
-    type: str | None = None  # relation / question type, e.g. "movie_to_director"
-    entity: str | None = None  # topic entity (movie title, person, tag) when known
-    gold_keys: list[str] = field(default_factory=list)  # passage keys known to hold the answer
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def refuse_test_file(path: str) -> None:
@@ -49,19 +37,15 @@ def refuse_test_file(path: str) -> None:
         raise DataError(f"refusing to train on '{path}': its name contains 'test' (use dev or train questions)")
 
 
-def read_qa_file(path: str, format: str | None = None) -> list[QAPair]:
-    """QA pairs from a CSV (Question/Answer), JSONL, WikiMovies or MetaQA file via rag.questions."""
-    from rag.questions import read_questions
-
+def read_qa_file(path: str, format: str | None = None) -> list[Question]:
+    """QA pairs from a CSV (Question/Answer), JSONL, WikiMovies or MetaQA file via evaluation.questions."""
     refuse_test_file(path)
     if not Path(path).exists():
         raise DataError(f"question file '{path}' does not exist")
-    name = Path(path).name
-    return [
-        QAPair(question=q.question, answers=list(q.answers), source=name, type=q.type, entity=q.entity)
-        for q in read_questions(path, format=format)
-        if q.question and q.answers
-    ]
+    questions = [q for q in read_questions(path, format=format) if q.question and q.answers]
+    for q in questions:
+        q.source = Path(path).name
+    return questions
 
 
 def _pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:
@@ -69,11 +53,11 @@ def _pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
-def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -> list[QAPair]:
+def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -> list[Question]:
     """QA pairs from a Hugging Face dataset id (e.g. HiTruong/movie_QA); only when the hub is reachable."""
-    from rag.models import hub_reachable
+    from core.models import hub_reachable
 
-    if not hub_reachable(settings.hub_timeout_s):
+    if not hub_reachable(settings.models.hub_timeout_s):
         raise DataError(f"dataset '{dataset_id}' needs the Hugging Face hub, which cannot be reached; "
                         f"export it to CSV/JSONL and pass it with --qa")
     from datasets import load_dataset
@@ -91,7 +75,7 @@ def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -
         answer = row[a_col]
         answers = [str(a) for a in answer] if isinstance(answer, list) else [str(answer)]
         if row[q_col] and any(a.strip() for a in answers):
-            pairs.append(QAPair(question=str(row[q_col]).strip(), answers=[a.strip() for a in answers if a.strip()],
+            pairs.append(Question(question=str(row[q_col]).strip(), answers=[a.strip() for a in answers if a.strip()],
                                 source=f"hf:{dataset_id}"))
     return pairs
 
@@ -99,7 +83,7 @@ def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -
 # ---------------------------------------------------------------- test-set guard
 
 def _words(text: str) -> str:
-    from rag.metrics import normalize_answer
+    from evaluation.metrics import normalize_answer
 
     return normalize_answer(text)
 
@@ -134,7 +118,7 @@ class TestGuard:
                         found.add(gram)
         return found
 
-    def filter(self, pairs: list[QAPair], exclude_entities: bool) -> tuple[list[QAPair], dict[str, int]]:
+    def filter(self, pairs: list[Question], exclude_entities: bool) -> tuple[list[Question], dict[str, int]]:
         """Drop pairs asking a test question; with exclude_entities, also derived pairs about a test entity."""
         derived = {_words(p.entity) for p in pairs if p.entity and p.source.startswith("kb:")}
         blocked = self.test_entities(derived) if exclude_entities else set()
@@ -156,8 +140,6 @@ def load_test_guard(shared_dir: str | Path | None = None) -> TestGuard | None:
 
 @lru_cache(maxsize=2)
 def _load_test_guard(shared_dir: str) -> TestGuard | None:
-    from rag.questions import read_questions
-
     root = Path(shared_dir)
     files = [root / f for f in TEST_QUESTION_FILES if (root / f).exists()]
     if not files:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.records import Movie
-from rag.config import Settings
+from core.records import Movie
+from core.config import Settings
 
 SAMPLE_COLUMNS = ["title", "year", "directors", "writers", "cast", "genres", "runtime", "premise"]
 
@@ -57,7 +57,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(progress=False, index_dir=str(tmp_path / "indexes" / "index"), sample_catalog=str(tmp_path / "sample.csv"))
+    return Settings().with_overrides(progress=False, index_dir=str(tmp_path / "indexes" / "index"), sample_catalog=str(tmp_path / "sample.csv"))
 
 
 @pytest.fixture

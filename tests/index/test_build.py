@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from index.build import add_to_index, build_index, clean_stale, ensure_index, swap_in
-from index.records import CatalogError, IndexLoadError
+from core.errors import CatalogError, IndexLoadError
 from index.store import load_index, read_manifest
 from tests.index.conftest import FakeEmbedder, snapshot, write_sample_csv
 
@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def built(sample_csv, settings, fake_embedder):
-    report = build_index([str(sample_csv)], settings.index_dir, settings, embedder=fake_embedder)
-    return Path(settings.index_dir), report
+    report = build_index([str(sample_csv)], settings.index.index_dir, settings, embedder=fake_embedder)
+    return Path(settings.index.index_dir), report
 
 
 def test_build_report(built, movies):
@@ -35,8 +35,8 @@ def test_build_report(built, movies):
 
 
 def test_build_with_real_embedder_finds_director(sample_csv, settings, embedder):
-    build_index([str(sample_csv)], settings.index_dir, settings, embedder=embedder)
-    index = load_index(settings.index_dir, settings, embedder)
+    build_index([str(sample_csv)], settings.index.index_dir, settings, embedder=embedder)
+    index = load_index(settings.index.index_dir, settings, embedder)
     query = embedder.encode(["Who directed Jaws?"], normalize_embeddings=True)
     _, ids = index.dense_search(query, 3)
     assert any(index.passages[i].key == "card:jaws (1975)" for i in ids[0])
@@ -44,7 +44,7 @@ def test_build_with_real_embedder_finds_director(sample_csv, settings, embedder)
 
 def test_progress_callback(sample_csv, settings, fake_embedder):
     calls = []
-    build_index([str(sample_csv)], settings.index_dir, settings, embedder=fake_embedder, on_progress=lambda d, t: calls.append((d, t)))
+    build_index([str(sample_csv)], settings.index.index_dir, settings, embedder=fake_embedder, on_progress=lambda d, t: calls.append((d, t)))
     assert calls and calls[-1][0] == calls[-1][1] == len(fake_embedder.encoded)
 
 
@@ -63,7 +63,7 @@ def test_add_upserts_by_hash(built, movies, settings, tmp_path):
     before = load_index(folder)
     old_vectors = {p.key: before.vectors[i].copy() for i, p in enumerate(before.passages)}
     movies[1].plot = "A new plot about a shark and a small island town."  # same source file, edited
-    from index.records import Movie
+    from core.records import Movie
 
     movies.append(Movie(title="Heat", year=1995, directors=["Michael Mann"], cast=["Al Pacino"]))
     path = write_sample_csv(movies, tmp_path / "sample.csv")  # same file name → replaces its old records
@@ -95,16 +95,16 @@ def test_add_plots_to_kb_index(settings, tmp_path):
     kb.write_text("Mrs. Parkington|directed_by|Tay Garnett\nMrs. Parkington|release_year|1944\n")
     plots = tmp_path / "plots.txt"
     plots.write_text("mrs parkington|has_plot|a woman recalls her life.\n")
-    build_index([str(kb)], settings.index_dir, settings, embedder=FakeEmbedder())
-    add = add_to_index(settings.index_dir, [str(plots)], settings, embedder=FakeEmbedder())
+    build_index([str(kb)], settings.index.index_dir, settings, embedder=FakeEmbedder())
+    add = add_to_index(settings.index.index_dir, [str(plots)], settings, embedder=FakeEmbedder())
     assert (add["new"], add["updated"], add["movies"]) == (1, 0, 1)
-    plot = next(p for p in load_index(settings.index_dir).passages if p.kind == "plot")
+    plot = next(p for p in load_index(settings.index.index_dir).passages if p.kind == "plot")
     assert plot.text == "Mrs. Parkington (1944): a woman recalls her life."
 
 
 def test_add_to_missing_index(settings, sample_csv):
     with pytest.raises(IndexLoadError, match="no index here"):
-        add_to_index(settings.index_dir, [str(sample_csv)], settings, embedder=FakeEmbedder())
+        add_to_index(settings.index.index_dir, [str(sample_csv)], settings, embedder=FakeEmbedder())
 
 
 # ---------------------------------------------------------------- bad input leaves the index byte-for-byte unchanged
@@ -177,7 +177,7 @@ _CHILD = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {repo!r})
     import index.build as b
-    from rag.config import Settings
+    from core.config import Settings
     from tests.index.conftest import FakeEmbedder
 
     class Slow(FakeEmbedder):
@@ -192,7 +192,7 @@ _CHILD = textwrap.dedent("""
     embedder = Slow() if {stage!r} == "embedding" else FakeEmbedder()
     if {stage!r} == "swap":
         b.swap_in = slow_swap
-    b.build_index([{source!r}], {out!r}, Settings(progress=False), embedder=embedder)
+    b.build_index([{source!r}], {out!r}, Settings().with_overrides(progress=False), embedder=embedder)
 """)
 
 
@@ -260,17 +260,17 @@ def test_stale_temp_folders_cleaned(built):
 # ---------------------------------------------------------------- ensure_index
 
 def test_ensure_index_builds_once_and_rebuilds_when_needed(settings, movies, monkeypatch):
-    write_sample_csv(movies, Path(settings.sample_catalog))
-    monkeypatch.setattr("rag.models.load_embedder", lambda *a, **k: FakeEmbedder())
-    assert ensure_index(settings) == settings.index_dir
-    built_at = read_manifest(settings.index_dir)["built_at"]
-    mtime = (Path(settings.index_dir) / "manifest.json").stat().st_mtime_ns
+    write_sample_csv(movies, Path(settings.index.sample_catalog))
+    monkeypatch.setattr("core.models.load_embedder", lambda *a, **k: FakeEmbedder())
+    assert ensure_index(settings) == settings.index.index_dir
+    built_at = read_manifest(settings.index.index_dir)["built_at"]
+    mtime = (Path(settings.index.index_dir) / "manifest.json").stat().st_mtime_ns
     ensure_index(settings)
-    assert (Path(settings.index_dir) / "manifest.json").stat().st_mtime_ns == mtime  # valid → untouched
-    (Path(settings.index_dir) / "vectors.npy").write_bytes(b"broken")  # corrupt → rebuilt
+    assert (Path(settings.index.index_dir) / "manifest.json").stat().st_mtime_ns == mtime  # valid → untouched
+    (Path(settings.index.index_dir) / "vectors.npy").write_bytes(b"broken")  # corrupt → rebuilt
     ensure_index(settings)
-    assert load_index(settings.index_dir, settings).manifest["movies"] == len(movies)
-    write_sample_csv(movies[:3], Path(settings.sample_catalog))  # sample catalog changed → rebuilt
+    assert load_index(settings.index.index_dir, settings).manifest["movies"] == len(movies)
+    write_sample_csv(movies[:3], Path(settings.index.sample_catalog))  # sample catalog changed → rebuilt
     time.sleep(0.01)
     ensure_index(settings)
-    assert read_manifest(settings.index_dir)["movies"] == 3 and built_at
+    assert read_manifest(settings.index.index_dir)["movies"] == 3 and built_at

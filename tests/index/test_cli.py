@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
-    monkeypatch.setattr("rag.models.load_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("core.models.load_embedder", lambda *a, **k: FakeEmbedder())
 
 
 def test_build_add_info(sample_csv, tmp_path, capsys, movies):

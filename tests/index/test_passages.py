@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from index.passages import build_passages, card_text, chunk_words
-from index.records import Movie
-from rag.config import Settings
+from core.records import Movie
+from core.config import Settings
 
-S = Settings(progress=False)
+S = Settings().with_overrides(progress=False)
 
 
 def by_key(passages):
@@ -71,7 +71,7 @@ def test_tag_cards():
     passages = by_key(build_passages(films, S))
     assert passages["tag:heist:0"].text == "Films tagged 'heist': Heat (1995), Inception (2010)."
     assert passages["tag:heist:0"].kind == "tag"
-    no_tags = build_passages(films, Settings(progress=False, tag_cards=False))
+    no_tags = build_passages(films, Settings().with_overrides(progress=False, tag_cards=False))
     assert not any(p.kind == "tag" for p in no_tags)
 
 

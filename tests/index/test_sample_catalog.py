@@ -35,10 +35,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rag.config import Settings
+from core.config import Settings
 from tests.conftest import require_shared
 
-SAMPLE = Path(Settings().sample_catalog)
+SAMPLE = Path(Settings().index.sample_catalog)
 COLUMNS = ["title", "year", "directors", "writers", "cast", "genres", "runtime", "premise"]
 LIST_COLUMNS = ["directors", "writers", "cast", "genres"]
 GENRES = {"Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama", "Family", "Fantasy",

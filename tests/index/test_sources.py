@@ -7,7 +7,7 @@ import json
 import pytest
 
 from index.formats import clean_text, parse_number, parse_year, split_list
-from index.records import CatalogError
+from core.errors import CatalogError
 from index.sources import detect_format, read_catalog, read_catalogs
 from tests.conftest import require_shared
 from tests.index.conftest import write_sample_csv
@@ -216,7 +216,7 @@ def test_missing_path_and_directory(tmp_path):
 
 
 def test_hf_dataset_offline(monkeypatch):
-    monkeypatch.setattr("rag.models.hub_reachable", lambda timeout: False)
+    monkeypatch.setattr("core.models.hub_reachable", lambda timeout: False)
     assert detect_format("hf:Pablinho/movies-dataset") == "hf"
     with pytest.raises(CatalogError, match="hub cannot be reached"):
         read_catalog("hf:Pablinho/movies-dataset")
@@ -235,7 +235,7 @@ def test_hf_dataset_read_through_datasets(monkeypatch):
         def to_pandas(self):
             return frame
 
-    monkeypatch.setattr("rag.models.hub_reachable", lambda timeout: True)
+    monkeypatch.setattr("core.models.hub_reachable", lambda timeout: True)
     monkeypatch.setattr(datasets, "load_dataset", lambda name, split: calls.append((name, split)) or FakeDataset())
     read = read_catalog("hf:Pablinho/movies-dataset")
     assert calls == [("Pablinho/movies-dataset", "train")] and read.format == "hf"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from index.build import build_index
-from index.records import IndexLoadError
+from core.errors import IndexLoadError
 from index.store import load_index, load_movies, read_manifest
 from index.sources import read_catalog
 from tests.index.conftest import FakeEmbedder
@@ -15,8 +15,8 @@ from tests.index.conftest import FakeEmbedder
 
 @pytest.fixture
 def built(sample_csv, settings, fake_embedder):
-    build_index([str(sample_csv)], settings.index_dir, settings, embedder=fake_embedder)
-    return settings.index_dir
+    build_index([str(sample_csv)], settings.index.index_dir, settings, embedder=fake_embedder)
+    return settings.index.index_dir
 
 
 def test_round_trip(built, settings, sample_csv):
@@ -52,9 +52,9 @@ def test_no_pickle_anywhere(built):
 
 
 def test_hnsw_option(sample_csv, settings, fake_embedder):
-    settings.hnsw = True
-    build_index([str(sample_csv)], settings.index_dir, settings, embedder=fake_embedder)
-    index = load_index(settings.index_dir, settings)
+    settings.index.hnsw = True
+    build_index([str(sample_csv)], settings.index.index_dir, settings, embedder=fake_embedder)
+    index = load_index(settings.index.index_dir, settings)
     assert index.manifest["hnsw"] and "HNSW" in type(index.faiss).__name__
     _, ids = index.dense_search(index.vectors[:1], 1)
     assert ids[0, 0] == 0

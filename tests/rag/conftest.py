@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from index.passages import build_passages
-from index.records import Movie, Passage
+from core.records import Movie, Passage
 from index.store import MovieIndex
-from rag.config import Settings
+from core.config import Settings
 
 
 def hand_passages(movies: list[Movie]) -> list[Passage]:
@@ -62,7 +62,7 @@ def tiny_model(tiny_gpt2_dir):
 
 @pytest.fixture
 def rag_settings(tmp_path) -> Settings:
-    return Settings(progress=False, index_dir=str(tmp_path / "index"), max_new_tokens=8, batch_size=4)
+    return Settings().with_overrides(progress=False, index_dir=str(tmp_path / "index"), max_new_tokens=8, batch_size=4)
 
 
 @pytest.fixture

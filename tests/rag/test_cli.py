@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import rag.__main__ as cli
-from rag.config import REPO_ROOT
+from core.config import REPO_ROOT
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_ask_json(patched, capsys):
     assert data["question"] == "Who directed Jaws?" and data["mode"] == "rag"
     assert len(data["sources"]) == 3 and data["sources"][0]["title"] == "Jaws"
     assert {"retrieve_s", "prompt_s", "generate_s", "total_s"} <= set(data["timings"])
-    assert patched[0][0] == "somewhere" and patched[0][2].k == 3
+    assert patched[0][0] == "somewhere" and patched[0][2].retrieval.k == 3
 
 
 def test_ask_plain_needs_no_index(patched, capsys):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.config import Settings
+from core.config import Settings
 from rag.generate import Generator, finish
 
 PROMPTS = ["Question: Who directed Inception?\nAnswer:", "Context:\n[1] Jaws (1975). Directed by Steven Spielberg.\n\n"
@@ -12,7 +12,7 @@ PROMPTS = ["Question: Who directed Inception?\nAnswer:", "Context:\n[1] Jaws (19
 @pytest.fixture
 def gen(tiny_model):
     model, tokenizer = tiny_model
-    return Generator(model, tokenizer, Settings(max_new_tokens=12, batch_size=2, progress=False))
+    return Generator(model, tokenizer, Settings().with_overrides(max_new_tokens=12, batch_size=2, progress=False))
 
 
 def test_finish_cuts_at_the_first_newline_after_text():

@@ -14,10 +14,10 @@ def test_rag_answer_has_sources_items_and_timings(tiny_pipeline):
     answer = tiny_pipeline.ask("Who directed Jaws?")
     assert answer.mode == "rag" and not answer.abstained and answer.generator == "tiny-gpt2"
     assert answer.sources[0].title == "Jaws" and answer.sources[0].stage == "title-link"
-    assert len(answer.sources) == tiny_pipeline.settings.k
+    assert len(answer.sources) == tiny_pipeline.settings.retrieval.k
     # a linked title: the prompt holds the linked card (and up to linked_context passages in all)
     used = [s.used for s in answer.sources]
-    assert used[0] and sum(used) == max(1, tiny_pipeline.settings.linked_context)
+    assert used[0] and sum(used) == max(1, tiny_pipeline.settings.prompt.linked_context)
     assert TIMINGS <= set(answer.timings) and answer.timings["total_s"] >= answer.timings["generate_s"]
     assert isinstance(answer.items, list)
     json.dumps(answer.to_dict())  # JSON-serialisable as is
@@ -35,7 +35,7 @@ def test_abstains_when_retrieval_is_weak_and_nothing_links(tiny_pipeline):
 
 
 def test_a_linked_title_never_abstains(tiny_pipeline, monkeypatch):
-    monkeypatch.setattr(tiny_pipeline.settings, "abstain_threshold", 0.99)
+    monkeypatch.setattr(tiny_pipeline.settings.answer, "abstain_threshold", 0.99)
     assert not tiny_pipeline.ask("Who directed Jaws?").abstained
     assert tiny_pipeline.ask("Which thriller has a big fish?").abstained
 
@@ -92,11 +92,11 @@ def test_a_linked_question_answers_again_when_the_generator_abstains(tiny_pipeli
     *_, (text, streamed) = tiny_pipeline.ask_stream("Who directed Jaws?")
     assert text == streamed.text == "Steven Spielberg" and not streamed.abstained  # the retry replaced the abstention
 
-    tiny_pipeline.settings.answer_when_linked = False
+    tiny_pipeline.settings.answer.answer_when_linked = False
     try:  # without the override, a generated abstention is reported as one
         answer = tiny_pipeline.ask("Who directed Jaws?")
     finally:
-        tiny_pipeline.settings.answer_when_linked = True
+        tiny_pipeline.settings.answer.answer_when_linked = True
     assert answer.text == ABSTAIN_ANSWER and answer.abstained and answer.items == []
 
 
@@ -121,7 +121,7 @@ def wikimovies_small(embedder):
     """A small in-memory index of real WikiMovies KB cards: Jaws, Nolan's films and a few others."""
     from index.passages import build_passages
     from index.sources import read_catalogs
-    from rag.config import Settings
+    from core.config import Settings
     from tests.conftest import require_shared
     from tests.rag.conftest import make_index
 
@@ -134,10 +134,10 @@ def wikimovies_small(embedder):
 
 @pytest.fixture(scope="module")
 def smollm2_pipeline(wikimovies_small, embedder):
-    from rag.config import Settings
-    from rag.models import load_generator
+    from core.config import Settings
+    from core.models import load_generator
 
-    settings = Settings(progress=False)  # the default generator: the fine-tuned adapter if shipped, else SmolLM2
+    settings = Settings().with_overrides(progress=False)  # the default generator: the fine-tuned adapter if shipped, else SmolLM2
     model, tokenizer, spec = load_generator(settings)
     return Pipeline(wikimovies_small, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
                     generator_name=spec.name)
@@ -162,24 +162,24 @@ def test_smollm2_lists_nolan_films(smollm2_pipeline):
 
 
 def test_trained_prompt_settings_are_applied(tmp_path):
-    from rag.config import Settings
-    from rag.models import GeneratorSpec
+    from core.config import Settings
+    from core.models import GeneratorSpec
     from rag.pipeline import trained_prompt_settings
 
     (tmp_path / "prompt_settings.json").write_text(json.dumps(
         {"k": 9, "prompt_examples": 0, "max_prompt_tokens": 512, "max_passage_tokens": 100, "max_question_tokens": 48}))
-    s = trained_prompt_settings(Settings(prompt_examples=2, k=3), GeneratorSpec("x", "base", adapter=str(tmp_path)))
-    assert (s.prompt_examples, s.max_prompt_tokens, s.max_passage_tokens, s.max_question_tokens, s.k) == (0, 512, 100, 48, 3)
+    s = trained_prompt_settings(Settings().with_overrides(prompt_examples=2, k=3), GeneratorSpec("x", "base", adapter=str(tmp_path)))
+    assert (s.prompt.prompt_examples, s.prompt.max_prompt_tokens, s.prompt.max_passage_tokens, s.prompt.max_question_tokens, s.retrieval.k) == (0, 512, 100, 48, 3)
     assert trained_prompt_settings(Settings(), GeneratorSpec("x", str(tmp_path / "none"))) == Settings()
 
 
 @pytest.mark.integration
 def test_default_generator_answers_jaws_from_the_sample_catalog(tmp_path):
     """The README's first-minute experience: the resolved offline generator on data/sample_movies.csv."""
-    from rag.config import Settings
+    from core.config import Settings
     from rag.pipeline import load_pipeline
 
-    pipeline = load_pipeline(Settings(index_dir=str(tmp_path / "sample"), progress=False))  # builds the index
+    pipeline = load_pipeline(Settings().with_overrides(index_dir=str(tmp_path / "sample"), progress=False))  # builds the index
     answer = pipeline.ask("Who directed Jaws?")
     assert answer.text == "Steven Spielberg", answer.text
     assert answer.sources[0].title == "Jaws" and answer.sources[0].span is not None

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.records import Passage
-from rag.config import Settings
+from core.records import Passage
+from core.config import Settings
 from rag.prompt import (count_tokens, format_answer, is_chat_model, pack_passages, prompt_budget, prompt_prefix,
                         render_plain_prompt, render_plot_prompt, render_rag_prompt, snap_to_context, split_answer)
 
@@ -47,7 +47,7 @@ def test_base_format_is_the_seed_format(base_tok):
 
 
 def test_chat_format_has_system_instruction_and_context(chat_tok):
-    s = Settings(prompt_examples=0)
+    s = Settings().with_overrides(prompt_examples=0)
     prompt = render_rag_prompt(chat_tok, "Who directed Jaws?", [passage("Jaws (1975). Directed by Steven Spielberg.")], s)
     assert prompt.startswith("<|im_start|>system\nYou answer questions about movies using only")
     assert "separated by commas" in prompt
@@ -59,7 +59,7 @@ def test_chat_format_has_system_instruction_and_context(chat_tok):
 
 @pytest.mark.parametrize("examples", [0, 1])
 def test_prefix_is_shared_by_every_prompt_of_a_mode(chat_tok, examples):
-    s = Settings(prompt_examples=examples)
+    s = Settings().with_overrides(prompt_examples=examples)
     prefix = prompt_prefix(chat_tok, s, "rag")
     assert prefix.endswith("\n") and prefix.count("<|im_start|>") == 2 + 2 * examples
     for q in ("Who directed Jaws?", "Which films did Christopher Nolan direct?"):
@@ -70,21 +70,21 @@ def test_prefix_is_shared_by_every_prompt_of_a_mode(chat_tok, examples):
 @pytest.mark.parametrize("tok_name", ["base_tok", "chat_tok"])
 def test_passages_are_truncated_and_packed_by_real_tokens(request, tok_name):
     tok = request.getfixturevalue(tok_name)
-    s = Settings(max_passage_tokens=30, prompt_examples=0)
+    s = Settings().with_overrides(max_passage_tokens=30, prompt_examples=0)
     empty = count_tokens(tok, render_rag_prompt(tok, "Who directed Inception?", [], s))
-    s.max_prompt_tokens = empty + 100
+    s.prompt.max_prompt_tokens = empty + 100
     long = " ".join(f"plot{i} twist{i * 7}" for i in range(300))
     passages = [passage(f"{i} {long}", key=f"card:{i}") for i in range(10)]
     packed = pack_passages(tok, "Who directed Inception?", passages, s)
     assert 2 <= len(packed) < 10  # the budget drops some passages
-    assert all(count_tokens(tok, text) <= s.max_passage_tokens + 1 for text in packed)
+    assert all(count_tokens(tok, text) <= s.prompt.max_passage_tokens + 1 for text in packed)
     prompt = render_rag_prompt(tok, "Who directed Inception?", passages, s)
     assert count_tokens(tok, prompt) <= prompt_budget(tok, s) == empty + 100
     assert prompt.count("\n[") == len(packed)
 
 
 def test_budget_respects_the_model_window(base_tok):
-    assert prompt_budget(base_tok, Settings(max_prompt_tokens=10_000, max_new_tokens=24)) == 512 - 24
+    assert prompt_budget(base_tok, Settings().with_overrides(max_prompt_tokens=10_000, max_new_tokens=24)) == 512 - 24
 
 
 def test_duplicate_passages_are_dropped(base_tok):
@@ -93,7 +93,7 @@ def test_duplicate_passages_are_dropped(base_tok):
 
 
 def test_injection_in_passage_cannot_change_the_chat_format(chat_tok):
-    s = Settings(prompt_examples=0)
+    s = Settings().with_overrides(prompt_examples=0)
     prompt = render_rag_prompt(chat_tok, "Who directed Jaws?", [passage(INJECTION)], s)
     turns = [t.split("\n", 1)[0] for t in prompt.split("<|im_start|>")[1:]]
     assert turns == ["system", "user", "assistant"]  # no smuggled system turn
@@ -115,7 +115,7 @@ def test_injection_in_passage_cannot_change_the_base_format(base_tok):
 
 
 def test_long_question_is_truncated(base_tok):
-    s = Settings(max_question_tokens=10)
+    s = Settings().with_overrides(max_question_tokens=10)
     prompt = render_plain_prompt(base_tok, "Who directed " + "Inception " * 200, s)
     assert count_tokens(base_tok, prompt) <= 10 + count_tokens(base_tok, "Question: \nAnswer:") + 2
 

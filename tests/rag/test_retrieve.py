@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from rag.config import Settings
+from core.config import Settings
 from rag.retrieve import Retriever, normalize
 
 
 @pytest.fixture(scope="module")
 def retriever(mem_index, embedder):
-    return Retriever(mem_index, embedder, Settings(progress=False))
+    return Retriever(mem_index, embedder, Settings().with_overrides(progress=False))
 
 
 def keys(retrieval, n=None):
@@ -69,7 +69,7 @@ def test_one_letter_title_needs_the_exact_name(retriever):
 def test_unrelated_question_has_weak_dense_score_and_no_link(retriever):
     r = retriever.search("How do I bake sourdough bread at home?")
     assert not r.linked
-    assert r.best_dense < Settings().abstain_threshold
+    assert r.best_dense < Settings().answer.abstain_threshold
 
 
 def test_rrf_order_and_stages(retriever, mem_index):
@@ -106,18 +106,18 @@ def test_k_and_batch_match_single(retriever):
 def test_lazy_dense_skips_dense_search_only_when_a_name_links(mem_index, embedder):
     import math
 
-    lazy = Retriever(mem_index, embedder, Settings(lazy_dense=True))
+    lazy = Retriever(mem_index, embedder, Settings().with_overrides(lazy_dense=True))
     r = lazy.search("Who directed Jaws?")
     assert math.isnan(r.best_dense) and r.linked
     assert {h.stage for h in r.hits} <= {"title-link", "bm25"}
     assert not math.isnan(lazy.search("a shark hunts swimmers").best_dense)
-    full = Retriever(mem_index, embedder, Settings(lazy_dense=False)).search("Who directed Jaws?")
+    full = Retriever(mem_index, embedder, Settings().with_overrides(lazy_dense=False)).search("Who directed Jaws?")
     assert full.best_dense > 0.3 and full.hits[0].passage.key == r.hits[0].passage.key
 
 
 def test_second_hop_pins_the_cards_a_linked_card_names(mem_index, embedder):
-    one = Retriever(mem_index, embedder, Settings(progress=False))
-    two = Retriever(mem_index, embedder, Settings(progress=False, hops=2, hop_cards=3))
+    one = Retriever(mem_index, embedder, Settings().with_overrides(progress=False))
+    two = Retriever(mem_index, embedder, Settings().with_overrides(progress=False, hops=2, hop_cards=3))
     question = "who directed the films starring Al Pacino?"
     assert "hop-link" not in {h.stage for h in one.search(question, k=5).hits}
     hits = two.search(question, k=5).hits

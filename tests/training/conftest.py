@@ -27,12 +27,12 @@ def catalog_csv(tmp_path, movies) -> Path:
 @pytest.fixture
 def prepared_dir(tmp_path, catalog_csv, tiny_gpt2_dir) -> Path:
     """RAG-rendered metadata-derived examples (gold + distractors, some abstentions) for the tiny GPT-2."""
-    from rag.config import Settings
+    from core.config import Settings
     from training.data import PrepareConfig, prepare
 
     out = tmp_path / "prepared"
     cfg = PrepareConfig(catalogs=[str(catalog_csv)], tokenizer=str(tiny_gpt2_dir), phrasings=2, gold_share=0.8,
                         abstain_share=0.2, val_share=0.2, lm_catalogs=[str(catalog_csv)],
                         shared_data=str(tmp_path))  # no benchmark files here: the test guard is off
-    prepare(cfg, str(out), Settings(progress=False))
+    prepare(cfg, str(out), Settings().with_overrides(progress=False))
     return out

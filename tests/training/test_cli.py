@@ -6,7 +6,7 @@ import math
 import subprocess
 import sys
 
-from rag.config import REPO_ROOT
+from core.config import REPO_ROOT
 from training.__main__ import main
 
 

@@ -5,12 +5,13 @@ import json
 
 import pytest
 
-from rag.config import Settings
+from core.config import Settings
 from tests.conftest import require_shared
 from training.data import PrepareConfig, load_prepared, prepare, read_meta, tokenize_example
 from training.examples import answers_in_context, lm_examples
 from training.kb_questions import FORWARD_TEMPLATES, REVERSE_TEMPLATES, kb_qa_pairs
-from training.qa_pairs import DataError, read_hf_dataset, read_qa_file
+from training.qa_pairs import read_hf_dataset, read_qa_file
+from core.errors import DataError
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_prepare_renders_with_the_rag_prompt(prepared_dir, tiny_gpt2_dir):
 def test_prepare_with_index_uses_retrieval(tmp_path, catalog_csv, tiny_gpt2_dir, embedder):
     from index.build import build_index
 
-    settings = Settings(progress=False)
+    settings = Settings().with_overrides(progress=False)
     build_index([str(catalog_csv)], str(tmp_path / "index"), settings)
     qa = tmp_path / "qa.jsonl"
     qa.write_text("".join(json.dumps({"question": q, "answers": [a]}) + "\n" for q, a in [
@@ -137,21 +138,21 @@ def test_prepare_with_index_uses_retrieval(tmp_path, catalog_csv, tiny_gpt2_dir,
 def test_prepare_refuses_a_prompt_that_cannot_fit(tmp_path, catalog_csv, tiny_gpt2_dir):
     cfg = PrepareConfig(catalogs=[str(catalog_csv)], tokenizer=str(tiny_gpt2_dir), max_length=20)
     with pytest.raises(DataError, match="no room for context"):
-        prepare(cfg, str(tmp_path / "out"), Settings(progress=False))
+        prepare(cfg, str(tmp_path / "out"), Settings().with_overrides(progress=False))
 
 
 def test_no_overlap_with_test_questions(tmp_path, tiny_gpt2_dir):
     """Training data from WikiMovies dev + the KB never asks a WikiMovies or MetaQA test question,
     nor a question of the held-out dev evaluation sample."""
-    from rag.evaluate import select_questions
-    from rag.metrics import normalize_answer
-    from rag.questions import read_questions
+    from evaluation.questions import select_questions
+    from evaluation.metrics import normalize_answer
+    from evaluation.questions import read_questions
 
     dev = require_shared("wikimovies", "questions", "wiki_entities_dev.txt")
     kb = require_shared("wikimovies", "kb.txt.gz")
     cfg = PrepareConfig(qa_files=[str(dev)], catalogs=[str(kb)], style="plain", max_kb_pairs=3000,
                         tokenizer=str(tiny_gpt2_dir), val_share=0.0, holdout_per_type=20)
-    report = prepare(cfg, str(tmp_path / "out"), Settings(progress=False))
+    report = prepare(cfg, str(tmp_path / "out"), Settings().with_overrides(progress=False))
     assert report["dropped"]["test_question"] >= 1  # dev shares a few questions with test: they are dropped
     questions = {normalize_answer(q) for q in load_prepared(str(tmp_path / "out"))["train"]["question"]}
     assert len(questions) > 5000

@@ -1,5 +1,5 @@
 """training.finetune on the tiny GPT-2 (CPU, a few steps): recipe defaults, masked loss, LoRA, caps, resume,
-the saved HF folder and model card, and loading the result back through rag.models."""
+the saved HF folder and model card, and loading the result back through core.models."""
 from __future__ import annotations
 
 import inspect
@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from rag.config import Settings
+from core.config import Settings
 from training.finetune import FinetuneConfig, evaluate_perplexity, finetune
 
 FAST = dict(per_device_batch=4, grad_accum=1, max_steps=3, logging_steps=1)
@@ -29,7 +29,7 @@ def test_seed_recipe_defaults():
 def test_full_finetune_writes_hf_folder_and_card(tmp_path, prepared_dir, tiny_gpt2_dir):
     out = tmp_path / "model"
     report = finetune(FinetuneConfig(base=str(tiny_gpt2_dir), eval_steps=2, **FAST), str(prepared_dir), str(out),
-                      Settings(progress=False))
+                      Settings().with_overrides(progress=False))
     assert report["global_step"] == 3 and report["finished"] and not report["fp16"]
     assert report["effective_batch"] == 4 and report["train_examples"] > 0
     assert math.isclose(report["eval_perplexity"], math.exp(report["eval_loss"]), rel_tol=1e-6)
@@ -50,11 +50,11 @@ def test_full_finetune_writes_hf_folder_and_card(tmp_path, prepared_dir, tiny_gp
 
 def test_saved_model_loads_back_and_generates(tmp_path, prepared_dir, tiny_gpt2_dir):
     from rag.generate import Generator
-    from rag.models import load_generator
+    from core.models import load_generator
 
     out = tmp_path / "model"
-    finetune(FinetuneConfig(base=str(tiny_gpt2_dir), **FAST), str(prepared_dir), str(out), Settings(progress=False))
-    settings = Settings(generator=str(out), progress=False, max_new_tokens=4)
+    finetune(FinetuneConfig(base=str(tiny_gpt2_dir), **FAST), str(prepared_dir), str(out), Settings().with_overrides(progress=False))
+    settings = Settings().with_overrides(generator=str(out), progress=False, max_new_tokens=4)
     model, tokenizer, spec = load_generator(settings)
     assert spec.path == str(out.resolve())
     texts = Generator(model, tokenizer, settings).generate(["Question: Who directed Jaws?\nAnswer:"])
@@ -63,17 +63,17 @@ def test_saved_model_loads_back_and_generates(tmp_path, prepared_dir, tiny_gpt2_
 
 def test_lora_adapter_trains_saves_and_loads(tmp_path, prepared_dir, tiny_gpt2_dir):
     from rag.generate import Generator
-    from rag.models import load_generator
+    from core.models import load_generator
 
     out = tmp_path / "lora"
     report = finetune(FinetuneConfig(base=str(tiny_gpt2_dir), lora=True, **FAST), str(prepared_dir), str(out),
-                      Settings(progress=False))
+                      Settings().with_overrides(progress=False))
     assert 0 < report["trainable_params"] < report["total_params"]
     adapter = json.loads((out / "adapter_config.json").read_text())
     assert adapter["r"] == 16 and adapter["base_model_name_or_path"] == str(tiny_gpt2_dir.resolve())
     assert (out / "adapter_model.safetensors").exists() and not (out / "model.safetensors").exists()
     assert "library_name: peft" in (out / "README.md").read_text()
-    settings = Settings(generator=str(out), progress=False, max_new_tokens=3)
+    settings = Settings().with_overrides(generator=str(out), progress=False, max_new_tokens=3)
     model, tokenizer, spec = load_generator(settings)
     assert spec.adapter == str(out)
     assert len(Generator(model, tokenizer, settings).generate(["Question: Who directed Jaws?\nAnswer:"])) == 1
@@ -82,11 +82,11 @@ def test_lora_adapter_trains_saves_and_loads(tmp_path, prepared_dir, tiny_gpt2_d
 def test_time_cap_checkpoints_and_resume(tmp_path, prepared_dir, tiny_gpt2_dir):
     out = tmp_path / "capped"
     cfg = FinetuneConfig(base=str(tiny_gpt2_dir), per_device_batch=4, grad_accum=1, max_minutes=1e-6)
-    first = finetune(cfg, str(prepared_dir), str(out), Settings(progress=False))
+    first = finetune(cfg, str(prepared_dir), str(out), Settings().with_overrides(progress=False))
     assert first["stopped_by_time_limit"] and first["global_step"] == 1 and not first["finished"]
     assert (out / "checkpoints" / "checkpoint-1").is_dir()
     resume = FinetuneConfig(base=str(tiny_gpt2_dir), per_device_batch=4, grad_accum=1, max_steps=3, resume=True)
-    second = finetune(resume, str(prepared_dir), str(out), Settings(progress=False))
+    second = finetune(resume, str(prepared_dir), str(out), Settings().with_overrides(progress=False))
     assert second["resumed_from"].endswith("checkpoint-1") and second["global_step"] == 3
     assert second["steps_this_run"] == 2 and second["finished"]
 
@@ -98,7 +98,7 @@ def test_loss_is_on_answer_tokens_only(prepared_dir, tiny_gpt2_dir):
 
     from training.data import load_prepared, tokenize_example
 
-    result = evaluate_perplexity(str(tiny_gpt2_dir), str(prepared_dir), Settings(progress=False), batch_size=1)
+    result = evaluate_perplexity(str(tiny_gpt2_dir), str(prepared_dir), Settings().with_overrides(progress=False), batch_size=1)
     model = AutoModelForCausalLM.from_pretrained(tiny_gpt2_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_gpt2_dir)
     masked = []
@@ -118,11 +118,11 @@ def test_loss_is_on_answer_tokens_only(prepared_dir, tiny_gpt2_dir):
 
 
 def test_unreachable_base_is_one_line(tmp_path, prepared_dir, monkeypatch):
-    from rag.models import ModelUnavailable
+    from core.errors import ModelUnavailable
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable) as err:
-        finetune(FinetuneConfig(max_steps=1), str(prepared_dir), str(tmp_path / "m"), Settings(progress=False))
+        finetune(FinetuneConfig(max_steps=1), str(prepared_dir), str(tmp_path / "m"), Settings().with_overrides(progress=False))
     assert "distilbert/distilgpt2" in str(err.value) and "\n" not in str(err.value)
 
 
@@ -131,13 +131,14 @@ def test_install_casts_to_float16_becomes_default_and_fails_safely(tmp_path, pre
     from safetensors.torch import load_file
 
     from rag.generate import Generator
-    from rag.models import load_generator, resolve_generator
+    from core.models import load_generator, resolve_generator
     from training.__main__ import main
-    from training.install import InstallError, install_model
+    from training.install import install_model
+    from core.errors import InstallError
 
     run = tmp_path / "lora"
     finetune(FinetuneConfig(base=str(tiny_gpt2_dir), lora=True, **FAST), str(prepared_dir), str(run),
-             Settings(progress=False))
+             Settings().with_overrides(progress=False))
     target = tmp_path / "models" / "movieqa-lora"
     report = tmp_path / "report.json"
     report.write_text(json.dumps({"rag": {"hits@1": 0.5, "any_hit": 0.75, "f1": 0.6, "bertscore_f1_rescaled": None,
@@ -149,7 +150,7 @@ def test_install_casts_to_float16_becomes_default_and_fails_safely(tmp_path, pre
     assert "| rag | 0.500 | 0.750 | 0.600 | n/a | 1.000 | 4 |" in (target / "README.md").read_text()
     assert not (target / "checkpoints").exists()
 
-    settings = Settings(finetuned_generator=str(target), progress=False, max_new_tokens=4)
+    settings = Settings().with_overrides(finetuned_generator=str(target), progress=False, max_new_tokens=4)
     assert resolve_generator(settings).adapter == str(target)  # the installed model is the default now
     prompt = ["Question: Who directed Jaws?\nAnswer:"]
     half = Generator(*load_generator(settings)[:2], settings).generate(prompt)

@@ -1,7 +1,7 @@
 """BERTScore offline: the bundled all-MiniLM-L6-v2 (layer 6) through the bert-score package, rescaled with
 the project's own baseline (mean P/R/F of random sentence pairs from the sample catalog's passages).
 
-    python -m rag.bertscore baseline [--catalog data/sample_movies.csv] [--pairs 3000] [--out FILE]
+    python -m evaluation.bertscore baseline [--catalog data/sample_movies.csv] [--pairs 3000] [--out FILE]
 
 bert-score loads `model_type` with AutoModel/AutoTokenizer.from_pretrained, so a local folder works as the
 model type. Rescaling is (raw - b) / (1 - b) with b the baseline row of the chosen layer, exactly as
@@ -18,8 +18,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.config import REPO_ROOT, Settings
-from rag.models import MINILM_HUB_ID, ModelUnavailable, hub_reachable, resolve_embedder
+from core.config import REPO_ROOT, Settings
+from core.models import MINILM_HUB_ID, hub_reachable, resolve_embedder
+from core.errors import ModelUnavailable
 
 _MINILM_ALIASES = {"minilm", "all-MiniLM-L6-v2", MINILM_HUB_ID}
 
@@ -40,7 +41,7 @@ def baseline_file(name: str, num_layers: int) -> Path:
 
 
 def _bundled_minilm() -> Path | None:
-    from rag.models import bundled_embedder_dir
+    from core.models import bundled_embedder_dir
 
     bundled = bundled_embedder_dir()
     return bundled.resolve() if bundled else None
@@ -49,23 +50,23 @@ def _bundled_minilm() -> Path | None:
 def resolve_bertscore(model: str | None = None, settings: Settings | None = None) -> BertScoreSpec:
     """MiniLM aliases → bundled folder + project baseline; bert-score's known hub models → standard setting."""
     settings = settings or Settings()
-    model = model or settings.bertscore_model
+    model = model or settings.eval.bertscore_model
     if model in _MINILM_ALIASES or (Path(model).is_dir() and Path(model).resolve() == _bundled_minilm()):
-        layers = settings.bertscore_layers
+        layers = settings.eval.bertscore_layers
         return BertScoreSpec(MINILM_HUB_ID, resolve_embedder("minilm", settings), layers,
                              str(baseline_file(MINILM_HUB_ID, layers)), True)
     if Path(model).is_dir():
         import json
 
         config = json.loads((Path(model) / "config.json").read_text()) if (Path(model) / "config.json").exists() else {}
-        layers = int(config.get("num_hidden_layers") or settings.bertscore_layers)
+        layers = int(config.get("num_hidden_layers") or settings.eval.bertscore_layers)
         return BertScoreSpec(str(Path(model).resolve()), str(Path(model).resolve()), layers,
                              str(baseline_file(model, layers)), True)
     from bert_score.utils import model2layers
 
     if model not in model2layers:
         raise ModelUnavailable(f"unknown BERTScore model '{model}'; use minilm, a local folder, or e.g. roberta-large")
-    if not hub_reachable(settings.hub_timeout_s):
+    if not hub_reachable(settings.models.hub_timeout_s):
         raise ModelUnavailable(f"BERTScore model '{model}' needs the Hugging Face hub, which cannot be reached; "
                                f"omit --bertscore-model to use the bundled MiniLM")
     import bert_score
@@ -168,9 +169,9 @@ def build_baseline(settings: Settings | None = None, catalog: str | None = None,
 
     settings = settings or Settings()
     spec = resolve_bertscore(model, settings)
-    movies = read_catalog(catalog or settings.sample_catalog).movies
+    movies = read_catalog(catalog or settings.index.sample_catalog).movies
     sentences = corpus_sentences([p.text for p in build_passages(movies, settings)])
-    table = compute_baseline(sentences, spec, n_pairs or settings.bertscore_pairs, settings.seed, settings.progress)
+    table = compute_baseline(sentences, spec, n_pairs or settings.eval.bertscore_pairs, settings.run.seed, settings.run.progress)
     path = Path(out or spec.baseline or baseline_file(spec.name, spec.num_layers))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -180,12 +181,12 @@ def build_baseline(settings: Settings | None = None, catalog: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.bertscore", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m evaluation.bertscore", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     base = sub.add_parser("baseline", help="recompute the rescaling baseline from the sample catalog")
-    base.add_argument("--catalog", help="catalog file (default: settings.sample_catalog)")
+    base.add_argument("--catalog", help="catalog file (default: settings.index.sample_catalog)")
     base.add_argument("--model", help="BERTScore model (default: minilm)")
-    base.add_argument("--pairs", type=int, help="random sentence pairs (default: settings.bertscore_pairs)")
+    base.add_argument("--pairs", type=int, help="random sentence pairs (default: settings.eval.bertscore_pairs)")
     base.add_argument("--seed", type=int)
     base.add_argument("--out", help="CSV to write (default: data/bertscore_baseline_<model>_l<layers>.csv)")
     base.add_argument("--no-progress", action="store_true")

@@ -19,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
-from rag.config import Settings
+from core.errors import ModelUnavailable
+from core.config import Settings
 
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -27,9 +28,6 @@ _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _EMBEDDER_ALIASES = {MINILM_HUB_ID, "all-MiniLM-L6-v2", "minilm"}
 _GENERATOR_ALIASES = {SMOLLM2_HUB_ID, "SmolLM2-135M-Instruct", "smollm2"}
 
-
-class ModelUnavailable(RuntimeError):
-    """A model could not be found or loaded; the message is one line that says what to do."""
 
 
 def _package_dir(name: str) -> Path | None:
@@ -62,7 +60,7 @@ def hub_reachable(timeout_s: float) -> bool:
 
 
 def _require_hub(repo_id: str, what: str, settings: Settings) -> None:
-    if not hub_reachable(settings.hub_timeout_s):
+    if not hub_reachable(settings.models.hub_timeout_s):
         raise ModelUnavailable(
             f"{what} '{repo_id}' is not a local folder and the Hugging Face hub cannot be reached; "
             f"pass a local model folder, or omit the option to use the bundled offline default"
@@ -96,17 +94,17 @@ def _load_embedder_cached(path: str):
 
 def _quiet_loading(settings: Settings) -> None:
     """With progress off, transformers' "Loading weights" bars are off too."""
-    if not settings.progress:
+    if not settings.run.progress:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
 
 
 def load_embedder(name: str | None = None, settings: Settings | None = None):
-    """Load (once per process) a SentenceTransformer for `name` (default: settings.embedder)."""
+    """Load (once per process) a SentenceTransformer for `name` (default: settings.models.embedder)."""
     settings = settings or Settings()
     _quiet_loading(settings)
-    return _load_embedder_cached(resolve_embedder(name or settings.embedder, settings))
+    return _load_embedder_cached(resolve_embedder(name or settings.models.embedder, settings))
 
 
 def embedder_fingerprint(path: str) -> str:
@@ -136,7 +134,7 @@ class GeneratorSpec:
 def bundled_generator_dir(settings: Settings | None = None, progress: bool = True) -> Path:
     """The bundled SmolLM2 GGUF as a plain HF folder, converted once into the cache (atomic rename)."""
     settings = settings or Settings()
-    target = Path(settings.cache_dir) / "SmolLM2-135M-Instruct"
+    target = Path(settings.models.cache_dir) / "SmolLM2-135M-Instruct"
     if (target / "config.json").exists() and (target / "model.safetensors").exists():
         return target
     gguf = bundled_generator_gguf()
@@ -186,7 +184,7 @@ def _spec_for_path(name: str, settings: Settings) -> GeneratorSpec:
             raise ModelUnavailable(f"generator folder '{name}' has no config.json or adapter_config.json")
         return GeneratorSpec(name=str(path), path=str(path.resolve()))
     if name in _GENERATOR_ALIASES:
-        return GeneratorSpec(name=f"bundled {SMOLLM2_HUB_ID}", path=str(bundled_generator_dir(settings, settings.progress)))
+        return GeneratorSpec(name=f"bundled {SMOLLM2_HUB_ID}", path=str(bundled_generator_dir(settings, settings.run.progress)))
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or path.suffix == ".gguf"
     if looks_like_path:
         raise ModelUnavailable(f"generator path '{name}' does not exist")
@@ -195,11 +193,11 @@ def _spec_for_path(name: str, settings: Settings) -> GeneratorSpec:
 
 
 def resolve_generator(settings: Settings | None = None) -> GeneratorSpec:
-    """Explicit settings.generator → fine-tuned model folder if present → bundled SmolLM2."""
+    """Explicit settings.models.generator → fine-tuned model folder if present → bundled SmolLM2."""
     settings = settings or Settings()
-    if settings.generator:
-        return _spec_for_path(settings.generator, settings)
-    finetuned = Path(settings.finetuned_generator)
+    if settings.models.generator:
+        return _spec_for_path(settings.models.generator, settings)
+    finetuned = Path(settings.models.finetuned_generator)
     if finetuned.is_dir() and _is_model_dir(finetuned):
         return _spec_for_path(str(finetuned), settings)
     return _spec_for_path(SMOLLM2_HUB_ID, settings)
@@ -212,8 +210,8 @@ def load_generator(settings: Settings | None = None, spec: GeneratorSpec | None 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if settings.num_threads:
-        torch.set_num_threads(settings.num_threads)
+    if settings.run.num_threads:
+        torch.set_num_threads(settings.run.num_threads)
     _quiet_loading(settings)
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)

@@ -11,14 +11,12 @@ import json
 import math
 from pathlib import Path
 
-from rag import metrics as M
-from rag.config import Settings
+from core.errors import CompareError
+from evaluation import metrics as M
+from core.config import Settings
 
 COMPARE_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled"]
 
-
-class CompareError(ValueError):
-    """A run folder that cannot be compared (missing file, mode or overlap)."""
 
 
 def read_run(run_dir: str | Path, mode: str) -> dict[tuple[str, str], dict]:
@@ -60,7 +58,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, mode: str = "rag", settin
             if pairs:
                 xs, ys = zip(*pairs)
                 out[metric] = {"a": float(sum(xs) / len(xs)), "b": float(sum(ys) / len(ys)),
-                               **M.paired_bootstrap(list(ys), list(xs), settings.bootstrap_resamples, settings.seed)}
+                               **M.paired_bootstrap(list(ys), list(xs), settings.eval.bootstrap_resamples, settings.run.seed)}
         return out
 
     by_type: dict[str, list] = {}

@@ -3,7 +3,8 @@ import csv
 import pytest
 
 from rag.__main__ import main
-from rag.compare import CompareError, compare_runs
+from evaluation.compare import compare_runs
+from core.errors import CompareError
 
 COLUMNS = ["id", "type", "question", "entity", "gold", "rag_answer", "rag_hits@1", "rag_any_hit", "rag_em", "rag_f1",
            "rag_bertscore_f1", "rag_bertscore_f1_rescaled"]

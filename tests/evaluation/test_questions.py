@@ -6,7 +6,9 @@ from collections import Counter
 
 import pytest
 
-from rag.questions import (Question, QuestionsError, detect_format, load_questions, match_template, read_questions,
+from core.errors import QuestionsError
+from core.records import Question
+from evaluation.questions import (detect_format, load_questions, match_template, read_questions,
                            stratified_sample)
 from tests.conftest import require_shared
 

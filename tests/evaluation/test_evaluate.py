@@ -8,10 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag import bertscore as B
-from rag.config import Settings
-from rag.evaluate import add_eval_arguments, main_eval, parse_modes, run_evaluation, select_questions
-from rag.questions import Question, QuestionsError
+from evaluation import bertscore as B
+from core.config import Settings
+from evaluation.evaluate import add_eval_arguments, main_eval, parse_modes, run_evaluation
+from evaluation.questions import select_questions
+from core.records import Question
+from core.errors import QuestionsError
 
 QUESTIONS = [
     Question("who directed Jaws?", ["Steven Spielberg"], "movie_to_director", "Jaws"),
@@ -60,7 +62,7 @@ def minilm_baseline(tmp_path, monkeypatch):
 
 
 def test_run_evaluation_end_to_end(tmp_path, minilm_baseline):
-    settings = Settings(progress=False, batch_size=1, k=5, bootstrap_resamples=200)
+    settings = Settings().with_overrides(progress=False, batch_size=1, k=5, bootstrap_resamples=200)
     pipeline = FakePipeline()
     report = run_evaluation(pipeline, QUESTIONS, ["rag", "plain"], tmp_path / "out", settings)
     assert pipeline.calls == [("rag", 4), ("plain", 4)]  # batch_size 1 → chunks of 4 questions
@@ -97,7 +99,7 @@ def test_run_evaluation_end_to_end(tmp_path, minilm_baseline):
 
 def test_run_evaluation_single_mode_without_baseline(tmp_path, monkeypatch):
     monkeypatch.setattr(B, "baseline_file", lambda name, layers: tmp_path / "absent.csv")
-    report = run_evaluation(FakePipeline(), QUESTIONS[:2], ["plain"], tmp_path, Settings(progress=False))
+    report = run_evaluation(FakePipeline(), QUESTIONS[:2], ["plain"], tmp_path, Settings().with_overrides(progress=False))
     assert "rag" not in report and "delta" not in report
     assert report["plain"]["bertscore_f1_rescaled"] is None and report["meta"]["bertscore"]["hash_rescaled"] is None
     assert (tmp_path / "eval.png").exists()
@@ -145,6 +147,6 @@ def test_bertscore_baseline_table():
 def test_committed_baseline_file_is_well_formed():
     path = B.baseline_file(B.MINILM_HUB_ID, 6)
     if not path.exists():
-        pytest.skip("baseline not computed yet: python -m rag.bertscore baseline")
+        pytest.skip("baseline not computed yet: python -m evaluation.bertscore baseline")
     values = B._load_baseline(str(path), 6)
     assert values.shape == (3,) and all(0 < v < 1 for v in values)

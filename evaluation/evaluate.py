@@ -10,16 +10,17 @@ import argparse
 import csv
 import json
 import math
-import random
 import sys
 import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rag import metrics as M
-from rag.config import Settings
-from rag.questions import FORMATS, Question, QuestionsError, load_questions, stratified_sample
+from evaluation import metrics as M
+from core.config import Settings
+from core.records import Question
+from evaluation.questions import FORMATS, load_questions, select_questions
+from core.errors import QuestionsError
 
 MODES = ("rag", "plain")
 SUMMARY_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "bertscore_p", "bertscore_r",
@@ -31,7 +32,7 @@ PLOT_KEYS = ["hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k"]
 # ---------------------------------------------------------------- CLI
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", help="index folder (default: settings.index_dir)")
+    parser.add_argument("--index", help="index folder (default: settings.index.index_dir)")
     parser.add_argument("--questions", required=True, help="questions file (WikiMovies, MetaQA, JSONL or CSV)")
     parser.add_argument("--format", choices=FORMATS, help="questions format (default: detected)")
     parser.add_argument("--limit", type=int, help="evaluate a seeded random sample of N questions")
@@ -41,27 +42,14 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="sampling and bootstrap seed (default: 42)")
     parser.add_argument("--out", required=True, help="folder for report.json, report.md, per_question.csv, eval.png")
     parser.add_argument("--bertscore-model", help="minilm (default, offline), a local folder, or roberta-large (hub)")
-    parser.add_argument("--k", type=int, help="passages per prompt (default: settings.k)")
-    parser.add_argument("--batch-size", type=int, help="questions per generate() call (default: settings.batch_size)")
+    parser.add_argument("--k", type=int, help="passages per prompt (default: settings.retrieval.k)")
+    parser.add_argument("--batch-size", type=int, help="questions per generate() call (default: settings.decoding.batch_size)")
     parser.add_argument("--generator", help="hub id or local folder of a causal LM (default: fine-tuned, else SmolLM2)")
     parser.add_argument("--abstain-threshold", type=float, help="abstain below this dense score when nothing links")
     parser.add_argument("--hops", type=int, choices=(1, 2), help="2: also pin the cards a linked card names (two-hop)")
     parser.add_argument("--max-new-tokens", type=int, help="tokens to generate at most per answer")
     if not any(a.dest == "no_progress" for a in parser._actions):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def select_questions(questions: list[Question], limit: int | None = None, stratify: bool = False,
-                     per_type: int | None = None, seed: int = 42) -> list[Question]:
-    """--stratify: up to per_type of each type; --limit: a seeded random sample of that (kept in file order)."""
-    if stratify:
-        if per_type is None and limit:
-            per_type = math.ceil(limit / len({q.type or "unknown" for q in questions}))
-        questions = stratified_sample(questions, per_type or Settings.eval_per_type, seed)
-    if limit and limit < len(questions):
-        keep = sorted(random.Random(seed).sample(range(len(questions)), limit))
-        questions = [questions[i] for i in keep]
-    return questions
 
 
 def parse_modes(text: str) -> list[str]:
@@ -73,8 +61,8 @@ def parse_modes(text: str) -> list[str]:
 
 
 def main_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from index.records import CatalogError, IndexLoadError
-    from rag.models import ModelUnavailable
+    from core.errors import CatalogError, IndexLoadError
+    from core.errors import ModelUnavailable
 
     get = lambda name: getattr(args, name, None)  # noqa: E731
     settings = settings.with_overrides(
@@ -84,8 +72,8 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
         modes = parse_modes(args.modes)
         qset = load_questions(args.questions, args.format)
-        per_type = args.per_type or (None if args.limit else settings.eval_per_type)
-        questions = select_questions(qset.questions, args.limit, args.stratify, per_type, settings.seed)
+        per_type = args.per_type or (None if args.limit else settings.eval.per_type)
+        questions = select_questions(qset.questions, args.limit, args.stratify, per_type, settings.run.seed)
         skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
         print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
               file=sys.stderr)
@@ -108,9 +96,9 @@ def main_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def answer_all(pipeline, questions: list[Question], mode: str, settings: Settings) -> tuple[list, float]:
     """All answers of one mode, batched through pipeline.ask_batch, under one progress bar."""
-    chunk = max(1, settings.batch_size) * 4
+    chunk = max(1, settings.decoding.batch_size) * 4
     answers, start = [], time.perf_counter()
-    with tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not settings.progress) as bar:
+    with tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not settings.run.progress) as bar:
         for i in range(0, len(questions), chunk):
             batch = [q.question for q in questions[i:i + chunk]]
             answers.extend(pipeline.ask_batch(batch, mode=mode, progress=False))
@@ -165,14 +153,14 @@ def deltas(scores: dict[str, list[dict]], settings: Settings) -> dict:
     for key in DELTA_KEYS:
         a, b = [r.get(key) for r in scores["rag"]], [r.get(key) for r in scores["plain"]]
         if a and all(v is not None for v in a + b):
-            out[key] = M.paired_bootstrap(a, b, settings.bootstrap_resamples, settings.seed)
+            out[key] = M.paired_bootstrap(a, b, settings.eval.bootstrap_resamples, settings.run.seed)
     return out
 
 
 def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_dir: str | Path, settings: Settings,
                    bertscore_model: str | None = None, meta: dict | None = None) -> dict:
     """Answer every question in every mode, score, and write the report files; returns the report dict."""
-    from rag.bertscore import BertScore, resolve_bertscore
+    from evaluation.bertscore import BertScore, resolve_bertscore
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -184,14 +172,14 @@ def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_di
         generator = next((getattr(a, "generator", None) for a in answers if getattr(a, "generator", None)), None)
         info[mode] = {"seconds": round(seconds, 2), "s_per_answer": round(seconds / max(1, len(questions)), 3),
                       "generator": generator}
-    scorer = BertScore(resolve_bertscore(bertscore_model, settings), progress=settings.progress)
+    scorer = BertScore(resolve_bertscore(bertscore_model, settings), progress=settings.run.progress)
     refs = [q.answers + ([", ".join(q.answers)] if len(q.answers) > 1 else []) for q in questions]
     for mode in modes:
         bs = scorer.score([r["answer"] for r in scores[mode]], refs)
         for i, row in enumerate(scores[mode]):
             row |= {"bertscore_p": bs["P"][i], "bertscore_r": bs["R"][i], "bertscore_f1": bs["F"][i],
                     "bertscore_f1_rescaled": bs["F_rescaled"][i] if bs["F_rescaled"] is not None else None}
-    k = settings.k
+    k = settings.retrieval.k
     report: dict = {mode: summarize(scores[mode], mode, k) | {"k": k} | info[mode] for mode in modes}
     if "rag" in scores and "plain" in scores:
         report["delta"] = deltas(scores, settings)
@@ -203,17 +191,17 @@ def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_di
         if "delta" in report:
             entry["delta"] = {key: M.paired_bootstrap([scores["rag"][i][key] for i in ids],
                                                       [scores["plain"][i][key] for i in ids],
-                                                      settings.bootstrap_resamples, settings.seed)
+                                                      settings.eval.bootstrap_resamples, settings.run.seed)
                               for key in ("hits@1", "bertscore_f1")}
         report["by_type"][qtype] = entry | {"n": len(ids)}
     manifest = getattr(getattr(pipeline, "index", None), "manifest", None) or {}
     report["meta"] = (meta or {}) | {
-        "n": len(questions), "modes": modes, "seed": settings.seed, "k": k, "index": settings.index_dir,
+        "n": len(questions), "modes": modes, "seed": settings.run.seed, "k": k, "index": settings.index.index_dir,
         "index_movies": manifest.get("movies"), "index_passages": manifest.get("passages"),
         "bertscore": {"model": scorer.spec.name, "num_layers": scorer.spec.num_layers, "baseline": scorer.spec.baseline,
                       "hash": scorer.hash, "hash_rescaled": scorer.hash_rescaled,
                       "references": "each gold answer and the whole gold list; max over references"},
-        "bootstrap": {"resamples": settings.bootstrap_resamples, "ci": 0.95},
+        "bootstrap": {"resamples": settings.eval.bootstrap_resamples, "ci": 0.95},
         "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     write_report(report, questions, scores, out_dir)
     return report

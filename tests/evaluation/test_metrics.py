@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from index.records import Passage
-from rag.metrics import (any_hit, exact_match, hits_at_1, mrr, normalize_answer, paired_bootstrap, recall_at_k,
+from core.records import Passage
+from evaluation.metrics import (any_hit, exact_match, hits_at_1, mrr, normalize_answer, paired_bootstrap, recall_at_k,
                          retrieval_rank, token_f1)
-from rag.questions import Question
+from core.records import Question
 
 
 def test_normalize_answer():

@@ -60,9 +60,16 @@ def content_hash(key: str, text: str) -> str:
     return hashlib.sha256(f"{key}\x00{text}".encode()).hexdigest()[:20]
 
 
-class CatalogError(ValueError):
-    """A catalog file cannot be read; str() is one line naming the file and the problem."""
+@dataclass
+class Question:
+    """A question with its gold answers: read from a question file for evaluation, or a training pair."""
 
+    question: str  # text sent to the model (MetaQA brackets removed)
+    answers: list[str]  # gold answers; any of them is right, all of them is a complete answer
+    type: str | None = None  # e.g. "movie_to_director", "actor_to_movie_to_year"
+    entity: str | None = None  # topic entity named in the question (a movie for movie_to_* types)
+    source: str = ""  # where it came from: a file name, "hf:<id>" or "kb:<catalog>"
+    gold_keys: list[str] = field(default_factory=list)  # passage keys known to hold the answer (training pairs)
 
-class IndexLoadError(RuntimeError):
-    """An index folder is missing, corrupt, or was built with another embedder; str() is one line."""
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -13,25 +13,21 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import QuestionsError
+from core.records import Question
+
 FORMATS = ("wikimovies", "metaqa", "jsonl", "csv")
+DEFAULT_PER_TYPE = 100  # --stratify without --per-type: questions per type
 
 
-class QuestionsError(ValueError):
-    """A questions file cannot be read; str() is one line naming the file and the problem."""
 
-
-@dataclass
-class Question:
-    question: str  # text sent to the model (MetaQA brackets removed)
-    answers: list[str]  # gold answers; any of them is right, all of them is a complete answer
-    type: str | None = None  # e.g. "movie_to_director", "actor_to_movie_to_year"
-    entity: str | None = None  # topic entity named in the question (a movie for movie_to_* types)
 
 
 @dataclass
@@ -294,3 +290,16 @@ def stratified_sample(questions: list[Question], per_type: int, seed: int = 42) 
         ids = by_type[qtype]
         chosen.update(ids if len(ids) <= per_type else rng.sample(ids, per_type))
     return [questions[i] for i in sorted(chosen)]
+
+
+def select_questions(questions: list[Question], limit: int | None = None, stratify: bool = False,
+                     per_type: int | None = None, seed: int = 42) -> list[Question]:
+    """--stratify: up to per_type of each type; --limit: a seeded random sample of that (kept in file order)."""
+    if stratify:
+        if per_type is None and limit:
+            per_type = math.ceil(limit / len({q.type or "unknown" for q in questions}))
+        questions = stratified_sample(questions, per_type or DEFAULT_PER_TYPE, seed)
+    if limit and limit < len(questions):
+        keep = sorted(random.Random(seed).sample(range(len(questions)), limit))
+        questions = [questions[i] for i in keep]
+    return questions
