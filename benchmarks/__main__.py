@@ -22,18 +22,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.common import SHARED_DATA, benchmark_questions, machine_info, peak_rss_mb, rss_mb
+from core.config import Settings
+from core.flags import EXIT_ERROR, add_settings_flags, run_command, settings_from_args
 
 DEFAULT_BUILD_SOURCE = SHARED_DATA / "catalogs" / "imdb_movie_data_1000.csv"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from core.config import Settings
-
-    d = Settings()
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
                                 epilog="`python -m benchmarks scaling --help` for the corpus-size curve.")
-    p.add_argument("--index", help=f"index folder to benchmark, e.g. a WikiMovies index (default {d.index.index_dir}, "
-                   "built from the sample catalog if missing)")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--questions", type=int, default=200, help="retrieval questions (default 200)")
     p.add_argument("--answers", type=int, default=50, help="questions answered by our pipeline and the naive one (default 50)")
@@ -46,11 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--levers", help="comma-separated lever names (default: all; see benchmarks/levers.py)")
     for name in ("build", "add", "onnx", "levers", "naive", "app"):
         p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
-    p.add_argument("--generator", help="generator folder or id (default: as the app resolves it)")
-    p.add_argument("--num-threads", type=int, help="torch and FAISS threads for the whole run (default: all cores)")
-    p.add_argument("--seed", type=int, default=d.run.seed)
     p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    # --index: e.g. a WikiMovies index; --num-threads applies to torch and FAISS for the whole run
+    add_settings_flags(p, fields=("index_dir", "generator", "num_threads", "seed", "progress"))
     return p
 
 
@@ -60,9 +55,8 @@ def _scaling_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--sizes", default="10000,50000,100000", help="comma-separated passage counts")
     p.add_argument("--queries", type=int, default=200, help="queries per size (default 200)")
-    p.add_argument("--k", type=int, default=5)
     p.add_argument("--pool", type=int, default=1000, help="real embeddings the synthetic vectors are mixed from")
-    p.add_argument("--no-progress", action="store_true")
+    add_settings_flags(p, fields=("k", "progress"))
     return p
 
 
@@ -81,8 +75,6 @@ def _log(message: str, progress: bool) -> None:
 def _build_sources(args) -> list[str]:
     if args.build_source:
         return args.build_source
-    from core.config import Settings
-
     return [str(DEFAULT_BUILD_SOURCE)] if DEFAULT_BUILD_SOURCE.exists() else [Settings().index.sample_catalog]
 
 
@@ -103,18 +95,15 @@ def run(args) -> dict:
     from benchmarks.report import check_targets, headline
     from index.build import ensure_index
     from index.store import load_index
-    from core.config import Settings
     from core.models import load_embedder, load_generator, resolve_generator
 
-    progress = not args.no_progress
-    out = Path(args.out)
-    if args.index:  # a bad --index fails now, in seconds, not after the build benchmark
+    settings = settings_from_args(args)
+    progress, seed, out = settings.run.progress, settings.run.seed, Path(args.out)
+    if args.index_dir:  # a bad --index fails now, in seconds, not after the build benchmark
         from index.store import check_embedder, read_manifest
 
-        check_embedder(read_manifest(args.index), args.index, Settings())
-    settings = Settings().with_overrides(index_dir=str(Path(args.index).absolute()) if args.index else None,
-                                         generator=args.generator,
-                                         seed=args.seed, progress=progress, num_threads=args.num_threads)
+        check_embedder(read_manifest(args.index_dir), args.index_dir, settings)
+        settings = settings.with_overrides(index_dir=str(Path(args.index_dir).absolute()))
     if settings.run.num_threads:
         import faiss
         import torch
@@ -159,14 +148,14 @@ def run(args) -> dict:
         if not args.skip_build:  # first, so the process peak RSS is the build's own
             measure("build", lambda: build.bench_build(_build_sources(args), workdir, progress), "build vs raw encode")
         embedder = load_embedder(settings=settings)
-        index_dir = settings.index.index_dir if args.index else ensure_index(settings, embedder=embedder)
+        index_dir = settings.index.index_dir if args.index_dir else ensure_index(settings, embedder=embedder)
         if not args.skip_add:
             measure("add", lambda: build.bench_add(index_dir, workdir, settings, embedder, args.add_films),
                     f"add {args.add_films} films")
 
         index = load_index(index_dir, settings, embedder)
         questions, source = benchmark_questions(index, max(args.questions, args.answers, args.lever_questions),
-                                                args.seed, args.question_source, _movies(index_dir))
+                                                seed, args.question_source, _movies(index_dir))
         result["index"] = {"path": index_dir, "movies": index.manifest.get("movies"), "passages": len(index),
                            "kinds": index.manifest.get("kinds"), "hnsw": bool(index.manifest.get("hnsw")),
                            "sources": [s.get("path") for s in index.manifest.get("sources", [])]}
@@ -214,54 +203,47 @@ def run(args) -> dict:
 
 
 def run_scaling(args) -> dict:
-    from benchmarks.scaling import bench_scaling
-    from core.config import Settings
-    from core.models import load_embedder
-
-    settings = Settings().with_overrides(progress=not args.no_progress)
+    settings = settings_from_args(args)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 10:
         raise ValueError("--sizes must be positive passage counts, e.g. 10000,50000,100000")
+    from benchmarks.scaling import bench_scaling  # deferred: heavy (faiss, torch)
+    from core.models import load_embedder
+
     started = time.perf_counter()
     result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
               "machine": machine_info()}
-    result.update(bench_scaling(load_embedder(settings=settings), settings, sizes, args.queries, args.k, args.pool,
-                                progress=settings.run.progress))
+    result.update(bench_scaling(load_embedder(settings=settings), settings, sizes, args.queries, settings.retrieval.k,
+                                args.pool, progress=settings.run.progress))
     result["wall_s"] = round(time.perf_counter() - started, 1)
     _write(Path(args.out), result)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str]) -> int:
     from benchmarks.report import scaling_text, summary_text
-    from core.errors import CatalogError, IndexLoadError
-    from core.errors import ModelUnavailable
 
+    if argv[:1] == ["scaling"]:
+        print(scaling_text(run_scaling(_scaling_parser().parse_args(argv[1:]))))
+        return 0
+    args = _parser().parse_args(argv)
+    if min(args.questions, args.answers, args.lever_questions) < 1:
+        raise ValueError("--questions, --answers and --lever-questions must be at least 1")
+    result = run(args)
+    print(summary_text(result))
+    if result.get("failed_sections"):
+        print(f"error: sections failed: {', '.join(result['failed_sections'])} (see {args.out})", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--no-progress" in argv:
-        from transformers.utils import logging as hf_logging
+        from transformers.utils import logging as hf_logging  # deferred: heavy
 
         hf_logging.disable_progress_bar()  # "Loading weights" bars of model loads
-    try:
-        if argv[:1] == ["scaling"]:
-            result = run_scaling(_scaling_parser().parse_args(argv[1:]))
-            print(scaling_text(result))
-        else:
-            args = _parser().parse_args(argv)
-            if min(args.questions, args.answers, args.lever_questions) < 1:
-                raise ValueError("--questions, --answers and --lever-questions must be at least 1")
-            result = run(args)
-            print(summary_text(result))
-            if result.get("failed_sections"):
-                print(f"error: sections failed: {', '.join(result['failed_sections'])} (see {args.out})", file=sys.stderr)
-                return 1
-    except (CatalogError, IndexLoadError, ModelUnavailable, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_command(lambda: _run(argv))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Index build throughput against raw SentenceTransformer.encode, and incremental add of new films.
 
-The build comparison reuses benchmarks/build_vs_encode.py as a function.
+The build comparison reuses benchmarks.build_vs_encode as a function.
 The add benchmark copies an index, upserts synthetic films through index.build.add_to_index with an
 embedder wrapper that records every text it encodes, and counts how many of those were already in the index.
 """
@@ -14,6 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
+from benchmarks.build_vs_encode import measure, parse_args
 from index.build import add_to_index
 from index.store import load_index
 from core.config import Settings
@@ -40,13 +41,11 @@ class CountingEmbedder:
 
 
 def bench_build(sources: list[str], workdir: Path, progress: bool = False) -> dict:
-    """Full build pipeline vs one raw encode() of the same passages (benchmarks.build_vs_encode.main)."""
-    from benchmarks.build_vs_encode import main as build_vs_encode
-
+    """Full build pipeline vs one raw encode() of the same passages (benchmarks.build_vs_encode)."""
     out = Path(workdir) / "build_index"
     argv = [*sources, "--out", str(out)] + ([] if progress else ["--no-progress"])
     with contextlib.redirect_stdout(io.StringIO()):  # it prints its own JSON; ours carries the numbers
-        result = build_vs_encode(argv)
+        result = measure(parse_args(argv))
     shutil.rmtree(out, ignore_errors=True)
     result["build_ratio_vs_raw_encode"] = round(result["build_passages_per_s"] / result["raw_passages_per_s"], 3)
     return result

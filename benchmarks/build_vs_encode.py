@@ -1,6 +1,6 @@
 """Index build throughput next to raw SentenceTransformer.encode on the very same passages, in one process.
 
-    python benchmarks/build_vs_encode.py SOURCE... --out DIR [--json results.json] [--no-progress]
+    python -m benchmarks.build_vs_encode SOURCE... --out DIR [--json results.json] [--batch-size N] [--no-progress]
 
 Loads the embedder once (not timed), runs the full `index.build.build_index` pipeline (parse, passages,
 embed, BM25, FAISS, atomic write), then encodes the built passages' texts with one plain
@@ -17,30 +17,33 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import psutil
 
-import numpy as np  # noqa: E402
-import psutil  # noqa: E402
-
-from index.build import build_index  # noqa: E402
-from index.store import load_index  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.models import load_embedder  # noqa: E402
+from core.flags import add_settings_flags, run_command, settings_from_args
+from core.models import load_embedder
+from index.build import build_index
+from index.store import load_index
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.build_vs_encode", description=__doc__.splitlines()[0])
     parser.add_argument("sources", nargs="+")
     parser.add_argument("--out", required=True, help="index folder to build")
     parser.add_argument("--format", default=None)
     parser.add_argument("--json", help="also write the result here")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    settings = Settings().with_overrides(progress=False if args.no_progress else None)
+    add_settings_flags(parser, fields=("embedder", "embed_batch_size", "progress"),
+                       aliases={"embed_batch_size": ("--batch-size", "--embed-batch-size")})
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """Build, then raw-encode the same passages; prints and returns the result."""
+    settings = settings_from_args(args)
 
     t0 = time.perf_counter()
     embedder = load_embedder(settings=settings)
@@ -81,5 +84,10 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_command(lambda: measure(args) and 0)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Per-question latency of the RAG path: retrieval alone, then end-to-end answers (p50/p95 over N questions).
 
-    python benchmarks/latency.py --index /tmp/wm --questions ../shared/data/wikimovies/questions/wiki_entities_dev.txt \
+    python -m benchmarks.latency --index /tmp/wm --questions ../shared/data/wikimovies/questions/wiki_entities_dev.txt \
         [--n 50] [--retrieval-only] [--stream] [--generator ID] [--dtype bfloat16] [--int8] [--out latency.json]
 
 Without --questions, questions are made from the index's cards ("Who directed <title>?", ...). The models are
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.common import stats  # noqa: E402
-from core.config import Settings  # noqa: E402
+from benchmarks.common import stats
+from core.config import Settings
+from core.flags import add_settings_flags, run_command, settings_from_args
 
 TEMPLATES = ("Who directed {t}?", "What year was {t} released?", "Who starred in {t}?", "What genre is {t}?",
              "Who wrote {t}?")
@@ -69,7 +69,7 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
     walls, cpus, rows = [], [], []
     tok = pipeline.tokenizer
     for i, q in enumerate(questions):
-        forced = dict(max_new_tokens=lengths[i], stop_at_newline=False) if lengths else {}
+        forced = dict(max_new_tokens=lengths[i], stop=()) if lengths else {}
         t0, c0 = time.perf_counter(), time.process_time()
         answer = pipeline.ask(q, **forced)
         walls.append(time.perf_counter() - t0)
@@ -91,39 +91,41 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
     return out, rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--index", help="index folder (default: settings.index.index_dir, built from the sample)")
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.latency", description=__doc__.split("\n\n")[0])
     ap.add_argument("--questions", help="questions file (WikiMovies, MetaQA, JSONL, CSV); default: from cards")
-    ap.add_argument("--n", type=int, default=50)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n", type=int, default=50, help="questions timed (default 50)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the question sample (default 0)")
     ap.add_argument("--retrieval-only", action="store_true")
     ap.add_argument("--stream", action="store_true", help="also time the first streamed token")
     ap.add_argument("--gold-length", action="store_true",
                     help="generate exactly as many tokens as each gold answer (+1 for eos, at most max_new_tokens): "
                          "the latency of a model that answers briefly, e.g. a fine-tuned one")
-    ap.add_argument("--generator", help="generator id or folder (default: settings)")
-    ap.add_argument("--dtype", choices=("float32", "bfloat16"))
-    ap.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the decoder")
-    ap.add_argument("--threads", type=int, help="torch threads")
     ap.add_argument("--out", help="write the results as JSON here")
     ap.add_argument("--rows", help="write per-question rows as JSONL here")
-    args = ap.parse_args(argv)
-    import os
+    add_settings_flags(ap, fields=("index_dir", "generator", "generator_dtype", "quantize_int8", "num_threads"),
+                       aliases={"generator_dtype": ("--dtype", "--generator-dtype"),
+                                "quantize_int8": ("--int8", "--quantize-int8")})
+    return ap.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_command(lambda: measure(args))
+
+
+def measure(args: argparse.Namespace) -> int:
     load = os.getloadavg()[0]
 
-    import torch
+    import torch  # deferred: heavy
 
     from index.store import load_index
     from core.models import load_embedder
 
-    settings = Settings().with_overrides(progress=False).with_overrides(index_dir=args.index, generator=args.generator,
-                                                       generator_dtype=args.dtype, num_threads=args.threads,
-                                                       quantize_int8=args.int8 or None)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if not args.index:
+    settings = settings_from_args(args, Settings().with_overrides(progress=False))
+    if settings.run.num_threads:
+        torch.set_num_threads(settings.run.num_threads)
+    if not args.index_dir:
         from index.build import ensure_index
 
         ensure_index(settings)

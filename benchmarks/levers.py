@@ -32,7 +32,7 @@ LEVERS = [
     Lever("no_examples", "no demonstration turns in the chat prompt", {"prompt_examples": 0}),
     Lever("short_context", "max_passage_tokens 60 and k 3 (shorter contexts)", {"max_passage_tokens": 60, "k": 3}),
     Lever("no_newline_stop", "generate up to max_new_tokens instead of stopping at the answer's newline",
-          generate={"stop_at_newline": False}),
+          generate={"stop": ()}),
     Lever("no_lazy_dense", "encode + FAISS search even when the question names a film or person",
           {"lazy_dense": False}),
     Lever("full_linked_context", "all k passages in the prompt when a title links (not just 2)", {"linked_context": 0}),

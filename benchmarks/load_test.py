@@ -1,6 +1,6 @@
 """Load test of the web demo on loopback: N concurrent gradio_client clients × M questions each.
 
-    nice -n 10 python benchmarks/load_test.py [--clients 20] [--questions 5] [--index DIR] [--out FILE]
+    nice -n 10 python -m benchmarks.load_test [--clients 20] [--questions 5] [--index DIR] [--out FILE]
 
 Starts `python app.py` on 127.0.0.1 at a free port, waits for it, runs the clients, and reports errors,
 p50/p95/max latency, throughput and the server's peak RSS (sampled with psutil, children included).

@@ -8,6 +8,7 @@ Reuses benchmarks/load_test.py (free_port, wait_for, RssSampler, run_client).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 from benchmarks.load_test import REPO_ROOT, RssSampler, free_port, run_client, wait_for
+from core.config import Settings
+from core.flags import add_settings_flags, settings_from_args
 
 QUESTION = ("Who directed Jaws?", "Spielberg")  # answerable from the embedded sample catalog
 
@@ -128,15 +131,15 @@ def app_or_pipeline_peak_rss(index_dir: str | None = None, timeout_s: float = 30
 
 
 def _probe(argv: list[str]) -> None:
-    import argparse
+    from rag.pipeline import Pipeline  # deferred: heavy (torch); the probe runs in its own process
 
-    from core.config import Settings
-    from rag.pipeline import Pipeline
-
-    p = argparse.ArgumentParser(description="load Pipeline.from_settings, answer one question, print JSON")
-    p.add_argument("--index")
+    p = argparse.ArgumentParser(prog="python -m benchmarks.memory",
+                                description="load Pipeline.from_settings, answer one question, print JSON")
+    add_settings_flags(p, fields=("index_dir",))
     args = p.parse_args(argv)
-    settings = Settings().with_overrides(index_dir=os.path.abspath(args.index) if args.index else None, progress=False)
+    settings = settings_from_args(args, Settings().with_overrides(progress=False))
+    if args.index_dir:
+        settings = settings.with_overrides(index_dir=os.path.abspath(args.index_dir))
     start = time.perf_counter()
     pipeline = Pipeline.from_settings(settings)
     load_s = time.perf_counter() - start

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from benchmarks.common import rss_mb, stats, time_each
 from core.records import Passage
-from index.store import MovieIndex, bm25_tokens, make_bm25, make_faiss
+from index.store import MovieIndex, make_bm25, make_faiss
 from core.config import Settings
 from rag.retrieve import Retriever
 
@@ -99,8 +99,7 @@ def bench_size(passages: list[Passage], vectors: np.ndarray, queries: list[str],
         hybrid = time_each(lambda q: retriever.search(q, k=k), queries)
         row[f"dense_{name}_ms"] = stats(dense, 1000, 3)
         row[f"hybrid_linked_{name}_ms"] = stats(hybrid, 1000, 2)
-    row["bm25_ms"] = stats(time_each(lambda q: bm25.retrieve([bm25_tokens(q)], k=k, show_progress=False), queries),
-                           1000, 2)
+    row["bm25_ms"] = stats(time_each(lambda q: idx.bm25_search([q], k), queries), 1000, 2)  # tokenize + retrieve
     depth = max(k, settings.retrieval.candidates)
     _, exact = flat.search(qvecs, depth)
     _, approx = hnsw.search(qvecs, depth)

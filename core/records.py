@@ -1,8 +1,67 @@
-"""The two record types that flow through the system: a Movie (from any catalog) and a Passage (what is indexed)."""
+"""The records that flow through the system (a Movie from any catalog, a Passage that is indexed, a Question),
+the names they use (passage kinds, retrieval stages, the passage key format) and the one text normaliser."""
 from __future__ import annotations
 
+import enum
 import hashlib
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
+
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+def normalize(text: str) -> str:
+    """The one matching form of names, titles and questions: accents folded, lower-case, '&' → 'and',
+    punctuation → spaces, whitespace collapsed ("Les Misérables!" → "les miserables")."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
+    return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
+
+
+def key_text(text: str) -> str:
+    """A name as it stands inside movie ids and passage keys: lower-case, whitespace collapsed. Weaker than
+    normalize() on purpose: ids and keys are stored in indexes, so they must not change, and films whose
+    titles differ only in punctuation or accents ("Amélie", "Amelie") stay apart."""
+    return " ".join(text.lower().split())
+
+
+class PassageKind(enum.StrEnum):
+    """What a passage is; the value is what passages.parquet stores."""
+
+    CARD = "card"  # one film's metadata card
+    PLOT = "plot"  # a chunk of a film's plot
+    PERSON = "person"  # a director/writer/actor and their films
+    TAG = "tag"  # the films carrying a tag
+
+
+class Stage(enum.StrEnum):
+    """How a retrieval hit was found."""
+
+    TITLE_LINK = "title-link"  # a film named in the question
+    PERSON_LINK = "person-link"  # a person named in the question
+    TAG_LINK = "tag-link"  # a tag named in a topical question
+    HOP_LINK = "hop-link"  # a card named by a linked card (second hop)
+    DENSE = "dense"  # found by the dense search only
+    BM25 = "bm25"  # found by BM25 only
+    HYBRID = "hybrid"  # found by both dense and BM25
+
+    @property
+    def is_link(self) -> bool:
+        """Pinned by linking (shown first), rather than ranked by search."""
+        return self in _LINK_STAGES
+
+
+_LINK_STAGES = frozenset({Stage.TITLE_LINK, Stage.PERSON_LINK, Stage.TAG_LINK, Stage.HOP_LINK})
+
+
+def passage_key(kind: PassageKind | str, name: str, part: int | None = None) -> str:
+    """The passage key format: "card:<movie id>", "plot:<movie id>:<i>", "person:<name>:<i>", "tag:<tag>:<i>".
+    People and tags are named by key_text(); without `part`, the key names all passages of that film, person
+    or tag (what a training pair's gold_keys hold)."""
+    kind = PassageKind(kind)
+    name = name if kind in (PassageKind.CARD, PassageKind.PLOT) else key_text(name)
+    return f"{kind}:{name}" if part is None else f"{kind}:{name}:{part}"
 
 
 @dataclass
@@ -20,7 +79,7 @@ class Movie:
     runtime_min: int | None = None
     plot: str = ""  # plot summary or overview; may be long
     source: str = ""  # catalog file name (or hf:dataset id) the record came from
-    id: str = ""  # stable id: normalised title + year; filled by __post_init__ when empty
+    id: str = ""  # stable id: key_text(title) + year; filled by __post_init__ when empty
     extra: dict[str, str] = field(default_factory=dict)  # other facts shown on the card, e.g. {"Certificate": "A"}
 
     def __post_init__(self) -> None:
@@ -33,24 +92,30 @@ class Movie:
 
 def movie_id(title: str, year: int | None) -> str:
     """Stable id: remakes that share a title stay apart by year."""
-    norm = " ".join(title.lower().split())
-    return f"{norm} ({year})" if year else norm
+    return f"{key_text(title)} ({year})" if year else key_text(title)
 
 
 @dataclass
 class Passage:
-    key: str  # stable slot, e.g. "card:<movie id>", "plot:<movie id>:0", "person:<name>"; upserts replace by key
-    kind: str  # "card" | "plot" | "person"
-    title: str  # movie title, or the person's name for person cards
+    key: str  # stable slot built by passage_key(); upserts replace by key
+    kind: PassageKind  # card, plot, person or tag (a plain string is converted)
+    title: str  # movie title, or the person's name / the tag for person and tag cards
     text: str  # what is embedded, BM25-indexed and shown as a source
     year: int | None = None
-    movie_id: str | None = None  # None for person cards
+    movie_id: str | None = None  # None for person and tag cards
     genres: list[str] = field(default_factory=list)  # for genre filters
     hash: str = ""  # content hash of (key, text); unchanged hash → never re-embedded
 
     def __post_init__(self) -> None:
+        self.kind = PassageKind(self.kind)
         if not self.hash:
             self.hash = content_hash(self.key, self.text)
+
+    @property
+    def ref(self) -> str:
+        """The key without its part: the film, person or tag this passage is about."""
+        name = self.movie_id if self.kind in (PassageKind.CARD, PassageKind.PLOT) else self.title
+        return passage_key(self.kind, name or "")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,16 +11,22 @@ bert-score does with `baseline_path`. `--bertscore-model roberta-large` uses the
 from __future__ import annotations
 
 import argparse
+import json
 import random
-import warnings
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from core.config import REPO_ROOT, Settings
-from core.models import MINILM_HUB_ID, hub_reachable, resolve_embedder
 from core.errors import ModelUnavailable
+from core.models import MINILM_HUB_ID, bundled_embedder_dir, hub_reachable, resolve_embedder
+from index.passages import build_passages
+from index.sources import read_catalog
 
 _MINILM_ALIASES = {"minilm", "all-MiniLM-L6-v2", MINILM_HUB_ID}
 
@@ -41,49 +47,42 @@ def baseline_file(name: str, num_layers: int) -> Path:
 
 
 def _bundled_minilm() -> Path | None:
-    from core.models import bundled_embedder_dir
-
     bundled = bundled_embedder_dir()
     return bundled.resolve() if bundled else None
 
 
-def resolve_bertscore(model: str | None = None, settings: Settings | None = None) -> BertScoreSpec:
+def resolve_bertscore(settings: Settings, model: str | None = None) -> BertScoreSpec:
     """MiniLM aliases → bundled folder + project baseline; bert-score's known hub models → standard setting."""
-    settings = settings or Settings()
     model = model or settings.eval.bertscore_model
     if model in _MINILM_ALIASES or (Path(model).is_dir() and Path(model).resolve() == _bundled_minilm()):
         layers = settings.eval.bertscore_layers
         return BertScoreSpec(MINILM_HUB_ID, resolve_embedder("minilm", settings), layers,
                              str(baseline_file(MINILM_HUB_ID, layers)), True)
     if Path(model).is_dir():
-        import json
-
         config = json.loads((Path(model) / "config.json").read_text()) if (Path(model) / "config.json").exists() else {}
         layers = int(config.get("num_hidden_layers") or settings.eval.bertscore_layers)
         return BertScoreSpec(str(Path(model).resolve()), str(Path(model).resolve()), layers,
                              str(baseline_file(model, layers)), True)
-    from bert_score.utils import model2layers
+    from bert_score.utils import model2layers  # deferred: heavy
 
     if model not in model2layers:
         raise ModelUnavailable(f"unknown BERTScore model '{model}'; use minilm, a local folder, or e.g. roberta-large")
     if not hub_reachable(settings.models.hub_timeout_s):
         raise ModelUnavailable(f"BERTScore model '{model}' needs the Hugging Face hub, which cannot be reached; "
                                f"omit --bertscore-model to use the bundled MiniLM")
-    import bert_score
+    import bert_score  # deferred: heavy
 
     standard = Path(bert_score.__file__).parent / "rescale_baseline" / "en" / f"{model}.tsv"
     return BertScoreSpec(model, model, model2layers[model], str(standard) if standard.exists() else None, False)
 
 
 def bertscore_hash(spec: BertScoreSpec, rescaled: bool) -> str:
-    from bert_score.utils import get_hash
+    from bert_score.utils import get_hash  # deferred: heavy
 
     return get_hash(spec.name, spec.num_layers, False, rescaled, rescaled and spec.custom_baseline, False)
 
 
 def _load_baseline(path: str, num_layers: int):
-    import pandas as pd
-
     table = pd.read_csv(path)
     if list(table.columns[:4]) != ["LAYER", "P", "R", "F"] or len(table) <= num_layers:
         raise ModelUnavailable(f"BERTScore baseline {path} is not a LAYER,P,R,F table with layer {num_layers}")
@@ -94,7 +93,7 @@ class BertScore:
     """Loads the scorer once; `score` gives raw and (when a baseline exists) rescaled P/R/F per candidate."""
 
     def __init__(self, spec: BertScoreSpec, progress: bool = True, all_layers: bool = False) -> None:
-        from bert_score import BERTScorer
+        from bert_score import BERTScorer  # deferred: heavy
         from transformers.utils import logging as hf_logging
 
         self.spec, self.progress = spec, progress
@@ -112,8 +111,6 @@ class BertScore:
 
     def score(self, candidates: list[str], references: list[list[str]], batch_size: int = 64) -> dict[str, list]:
         """P, R, F (raw) and P_rescaled, R_rescaled, F_rescaled (or None) per candidate; max over its references."""
-        import numpy as np
-
         refs = [[r.strip() for r in group if r and r.strip()] for group in references]
         # transformers 5 tokenizers lack build_inputs_with_special_tokens, which bert-score uses for empty
         # strings; like bert-score, an empty candidate (or one without references) scores 0.
@@ -148,8 +145,6 @@ def corpus_sentences(texts: list[str], min_words: int = 3, max_words: int = 40) 
 def compute_baseline(sentences: list[str], spec: BertScoreSpec, n_pairs: int = 3000, seed: int = 42,
                      progress: bool = True):
     """Mean raw P/R/F of `n_pairs` random pairs of different sentences, for every layer 0..num_layers."""
-    import pandas as pd
-
     if len(sentences) < 2:
         raise ValueError("need at least two corpus sentences to compute a BERTScore baseline")
     rng = random.Random(seed)
@@ -161,14 +156,10 @@ def compute_baseline(sentences: list[str], spec: BertScoreSpec, n_pairs: int = 3
     return table.iloc[: spec.num_layers + 1]
 
 
-def build_baseline(settings: Settings | None = None, catalog: str | None = None, model: str | None = None,
+def build_baseline(settings: Settings, catalog: str | None = None, model: str | None = None,
                    out: str | None = None, n_pairs: int | None = None) -> Path:
     """Recompute the rescaling baseline from the project's sample catalog passages and save it as CSV."""
-    from index.passages import build_passages
-    from index.sources import read_catalog
-
-    settings = settings or Settings()
-    spec = resolve_bertscore(model, settings)
+    spec = resolve_bertscore(settings, model)
     movies = read_catalog(catalog or settings.index.sample_catalog).movies
     sentences = corpus_sentences([p.text for p in build_passages(movies, settings)])
     table = compute_baseline(sentences, spec, n_pairs or settings.eval.bertscore_pairs, settings.run.seed, settings.run.progress)

@@ -7,7 +7,6 @@ a paired bootstrap 95% CI, overall and per question type.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
@@ -43,9 +42,8 @@ def _number(text: str | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def compare_runs(run_a: str | Path, run_b: str | Path, mode: str = "rag", settings: Settings | None = None) -> dict:
+def compare_runs(run_a: str | Path, run_b: str | Path, settings: Settings, mode: str = "rag") -> dict:
     """B minus A on the shared questions: overall and per type, each metric with a paired bootstrap CI."""
-    settings = settings or Settings()
     a, b = read_run(run_a, mode), read_run(run_b, mode)
     shared = [key for key in a if key in b]
     if not shared:
@@ -81,12 +79,3 @@ def markdown(result: dict) -> str:
                              f"{m['delta']:+.3f} [{m['ci_low']:+.3f}, {m['ci_high']:+.3f}] |")
     return "\n".join(lines)
 
-
-def main_compare(run_a: str, run_b: str, mode: str, out: str | None, settings: Settings) -> int:
-    result = compare_runs(run_a, run_b, mode, settings)
-    print(markdown(result))
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
-        print(f"\nwrote {out}")
-    return 0

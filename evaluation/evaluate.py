@@ -6,20 +6,15 @@ paired-bootstrap deltas, written as report.json / report.md / per_question.csv /
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
-import sys
 import time
 from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from evaluation import metrics as M
 from core.config import Settings
 from core.records import Question
-from evaluation.questions import FORMATS, load_questions, select_questions
 from core.errors import QuestionsError
 
 MODES = ("rag", "plain")
@@ -29,28 +24,7 @@ DELTA_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_res
 PLOT_KEYS = ["hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k"]
 
 
-# ---------------------------------------------------------------- CLI
-
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", help="index folder (default: settings.index.index_dir)")
-    parser.add_argument("--questions", required=True, help="questions file (WikiMovies, MetaQA, JSONL or CSV)")
-    parser.add_argument("--format", choices=FORMATS, help="questions format (default: detected)")
-    parser.add_argument("--limit", type=int, help="evaluate a seeded random sample of N questions")
-    parser.add_argument("--stratify", action="store_true", help="sample evenly across question types")
-    parser.add_argument("--per-type", type=int, help="questions per type with --stratify (default: 100)")
-    parser.add_argument("--modes", default="rag,plain", help="comma-separated modes: rag, plain (default: both)")
-    parser.add_argument("--seed", type=int, help="sampling and bootstrap seed (default: 42)")
-    parser.add_argument("--out", required=True, help="folder for report.json, report.md, per_question.csv, eval.png")
-    parser.add_argument("--bertscore-model", help="minilm (default, offline), a local folder, or roberta-large (hub)")
-    parser.add_argument("--k", type=int, help="passages per prompt (default: settings.retrieval.k)")
-    parser.add_argument("--batch-size", type=int, help="questions per generate() call (default: settings.decoding.batch_size)")
-    parser.add_argument("--generator", help="hub id or local folder of a causal LM (default: fine-tuned, else SmolLM2)")
-    parser.add_argument("--abstain-threshold", type=float, help="abstain below this dense score when nothing links")
-    parser.add_argument("--hops", type=int, choices=(1, 2), help="2: also pin the cards a linked card names (two-hop)")
-    parser.add_argument("--max-new-tokens", type=int, help="tokens to generate at most per answer")
-    if not any(a.dest == "no_progress" for a in parser._actions):
-        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-
+# ---------------------------------------------------------------- modes
 
 def parse_modes(text: str) -> list[str]:
     modes = [m.strip() for m in text.split(",") if m.strip()]
@@ -60,49 +34,13 @@ def parse_modes(text: str) -> list[str]:
     return list(dict.fromkeys(modes))
 
 
-def main_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from core.errors import CatalogError, IndexLoadError
-    from core.errors import ModelUnavailable
-
-    get = lambda name: getattr(args, name, None)  # noqa: E731
-    settings = settings.with_overrides(
-        index_dir=args.index, seed=args.seed, k=get("k"), batch_size=get("batch_size"), generator=get("generator"),
-        abstain_threshold=get("abstain_threshold"), max_new_tokens=get("max_new_tokens"), hops=get("hops"),
-        progress=False if get("no_progress") else None)
-    try:
-        modes = parse_modes(args.modes)
-        qset = load_questions(args.questions, args.format)
-        per_type = args.per_type or (None if args.limit else settings.eval.per_type)
-        questions = select_questions(qset.questions, args.limit, args.stratify, per_type, settings.run.seed)
-        skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
-        print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
-              file=sys.stderr)
-        from rag.pipeline import load_pipeline
-
-        pipeline = load_pipeline(settings, args.index)
-        meta = {"questions_file": qset.path, "format": qset.format, "questions_read": len(qset.questions),
-                "skipped_lines": qset.skipped, "stratify": args.stratify,
-                "per_type": per_type if args.stratify else None, "limit": args.limit}
-        report = run_evaluation(pipeline, questions, modes, args.out, settings, args.bertscore_model, meta)
-    except (QuestionsError, CatalogError, IndexLoadError, ModelUnavailable, OSError) as exc:
-        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
-        return 1
-    print(markdown_summary(report))
-    print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_question.csv, answers.jsonl, eval.png)")
-    return 0
-
-
 # ---------------------------------------------------------------- running and scoring
 
 def answer_all(pipeline, questions: list[Question], mode: str, settings: Settings) -> tuple[list, float]:
-    """All answers of one mode, batched through pipeline.ask_batch, under one progress bar."""
-    chunk = max(1, settings.decoding.batch_size) * 4
-    answers, start = [], time.perf_counter()
-    with tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not settings.run.progress) as bar:
-        for i in range(0, len(questions), chunk):
-            batch = [q.question for q in questions[i:i + chunk]]
-            answers.extend(pipeline.ask_batch(batch, mode=mode, progress=False))
-            bar.update(len(batch))
+    """All answers of one mode and the seconds they took: one pipeline.ask_batch call (it batches and shows the
+    progress bar)."""
+    start = time.perf_counter()
+    answers = pipeline.ask_batch([q.question for q in questions], mode=mode, progress=settings.run.progress)
     return answers, time.perf_counter() - start
 
 
@@ -172,7 +110,7 @@ def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_di
         generator = next((getattr(a, "generator", None) for a in answers if getattr(a, "generator", None)), None)
         info[mode] = {"seconds": round(seconds, 2), "s_per_answer": round(seconds / max(1, len(questions)), 3),
                       "generator": generator}
-    scorer = BertScore(resolve_bertscore(bertscore_model, settings), progress=settings.run.progress)
+    scorer = BertScore(resolve_bertscore(settings, bertscore_model), progress=settings.run.progress)
     refs = [q.answers + ([", ".join(q.answers)] if len(q.answers) > 1 else []) for q in questions]
     for mode in modes:
         bs = scorer.score([r["answer"] for r in scores[mode]], refs)

@@ -1,4 +1,4 @@
-"""Answer and retrieval metrics (SQuAD-style normalisation), aggregation, and the paired bootstrap.
+"""Answer and retrieval metrics (SQuAD-style answer normalisation), aggregation, and the paired bootstrap.
 
 Gold answers are a list: any one of them is a right answer (hits@1, any-hit), and EM / token F1 take
 the max over each gold answer and the whole gold list joined (so a complete list answer scores 1).
@@ -6,24 +6,21 @@ the max over each gold answer and the whole gold list joined (so a complete list
 from __future__ import annotations
 
 import re
-import string
-import unicodedata
 from collections import Counter
 from typing import Iterable
 
 import numpy as np
 
+from core.records import PassageKind, normalize
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _TRAILING_YEAR = re.compile(r"(?<=\S)\s*\(\d{4}\)\W*$")
-_PUNCT = str.maketrans({c: " " for c in string.punctuation + "‘’“”–—…«»"})
 
 
 def normalize_answer(text: str) -> str:
-    """Lowercase, strip accents, punctuation and articles, collapse whitespace (SQuAD, plus accents)."""
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = text.replace("'", "").translate(_PUNCT)  # "Schindler's" -> "schindlers", "Spider-Man" -> "spider man"
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    """core.records.normalize plus SQuAD's answer rules: ASCII apostrophes dropped rather than spaced
+    ("Schindler's" → "schindlers") and articles removed ("The Dark Knight" → "dark knight")."""
+    return " ".join(_ARTICLES.sub(" ", normalize(str(text).replace("'", ""))).split())
 
 
 def _norm_gold(gold: Iterable[str]) -> list[str]:
@@ -110,7 +107,7 @@ def is_relevant(source, question) -> bool:
     """A passage of a gold movie, or a passage that contains a gold answer (and the question's entity, if known)."""
     title, text, kind = _source_fields(source)
     title_n = normalize_answer(title)
-    is_movie = kind not in {"person", "tag"}  # person and tag cards are titled by a name or a tag
+    is_movie = kind not in {PassageKind.PERSON, PassageKind.TAG}  # person and tag cards are titled by a name or a tag
     if is_movie and title_n and title_n in _norm_gold(gold_movies(question)):
         return True
     text_n = normalize_answer(f"{title}. {text}")

@@ -1,20 +1,17 @@
 """Build and extend index folders: catalogs → movies → passages → vectors → files, swapped in atomically.
 
-Every write goes to a temporary folder beside the target, is fsynced, and replaces the target with one
-atomic rename (an exchange on Linux), so a crash or kill at any point leaves the previous index loadable.
+Every write goes to a staging folder beside the target, is fsynced, and replaces the target with one
+atomic rename (an exchange on Linux), so a crash or kill at any point leaves the previous index loadable
+(core.fileio). One writer per index folder at a time (a file lock beside it).
 Catalogs are fully read and checked before anything is written: bad input leaves the index untouched.
 """
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import os
 import platform
-import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable
 
@@ -26,9 +23,10 @@ from index.passages import build_passages
 from core.records import Movie, Passage
 from core.errors import CatalogError, IndexLoadError
 from index.sources import CatalogRead, combine, read_bytes, read_catalogs
-from index.store import (SCHEMA_VERSION, MovieIndex, check_embedder, embedder_hash, load_index, load_movies, read_manifest,
-                         remove_tree, save_index)
+from index.store import SCHEMA_VERSION, MovieIndex, check_embedder, load_index, load_movies, read_manifest, save_index
+from core.fileio import replace_dir, staging_dir, writer_lock
 from core.config import Settings
+from core import models  # module attribute: tests replace models.load_embedder
 
 Progress = Callable[[int, int], None]
 ENCODE_CHUNK = 2048  # passages per encode() call; calls only exist to drive the progress bar and callback
@@ -60,114 +58,21 @@ def embed_texts(embedder, texts: list[str], settings: Settings, on_progress: Pro
     return out
 
 
-# ---------------------------------------------------------------- atomic folder swap
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
-    if sys.platform != "linux":
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def swap_in(tmp: Path, target: Path) -> None:
-    """Make the complete folder `tmp` the new `target`, atomically; the old target is deleted afterwards."""
-    if not target.exists():
-        os.rename(tmp, target)
-    elif _exchange(tmp, target):
-        remove_tree(tmp)  # now holds the previous index
-    else:  # portable fallback; store.recover_swap() finishes it if a crash hits between the two renames
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.rename(target, old)
-        os.rename(tmp, target)
-        remove_tree(old)
-    _fsync_dir(target.parent)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_stale(target: Path) -> list[Path]:
-    """Delete temp folders beside `target` left by builds that died (their process is gone)."""
-    removed = []
-    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
-        try:
-            pid = int(tmp.name.rsplit(".tmp-", 1)[1].split("-")[0])
-        except (IndexError, ValueError):
-            continue
-        if not _pid_alive(pid):
-            remove_tree(tmp)
-            removed.append(tmp)
-    if target.exists():
-        for old in target.parent.glob(f".{target.name}.old-*"):
-            remove_tree(old)
-            removed.append(old)
-    return removed
-
-
-@contextmanager
-def _locked(target: Path):
-    """One writer per index folder at a time (a lock file beside it); no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(target.parent / f".{target.name}.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
+# ---------------------------------------------------------------- writing
 
 def write_index(index: MovieIndex, movies: list[Movie], out_dir: str | Path) -> None:
-    """Save into a temp folder beside `out_dir`, fsync, then swap it in atomically."""
+    """Save into a staging folder beside `out_dir`, then swap it in atomically (core.fileio)."""
     target = Path(out_dir).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not target.is_dir():
         raise IndexLoadError(f"{out_dir}: exists and is not a folder")
-    clean_stale(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; an index folder is as readable as any other
-    try:
+    with staging_dir(target) as tmp:
         save_index(index, movies, tmp)
-        swap_in(tmp, target)
-    finally:
-        if tmp.exists():
-            remove_tree(tmp)
+        replace_dir(tmp, target)
 
 
 # ---------------------------------------------------------------- manifest
 
 def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {"python": platform.python_version()}
     for package in ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "numpy", "pandas", "pyarrow"):
         try:
@@ -185,7 +90,7 @@ def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, source
     return {
         "schema_version": SCHEMA_VERSION,
         "movies": len(movies), "passages": len(passages), "kinds": kinds,
-        "embedder": settings.models.embedder, "embedder_hash": embedder_hash(settings.models.embedder), "dim": dim,
+        "embedder": settings.models.embedder, "embedder_hash": models.embedder_hash(settings.models.embedder, settings), "dim": dim,
         "hnsw": hnsw, "metric": "inner_product (cosine on normalised vectors)",
         "passage_settings": {"plot_chunk_words": settings.index.plot_chunk_words,
                              "person_card_films": settings.index.person_card_films, "tag_cards": settings.index.tag_cards},
@@ -217,10 +122,8 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
     movies = combine(reads)
     passages = build_passages(movies, settings)
     if embedder is None:
-        from core.models import load_embedder
-
-        embedder = load_embedder(settings=settings)
-    with _locked(_mkparent(out_dir)):
+        embedder = models.load_embedder(settings)
+    with writer_lock(out_dir):
         embed_start = time.perf_counter()
         vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
         embed_s = time.perf_counter() - embed_start
@@ -231,12 +134,6 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
             "seconds": round(seconds, 2), "embed_seconds": round(embed_s, 2),
             "passages_per_s": round(len(passages) / seconds, 1) if seconds else None,
             "kinds": manifest["kinds"], "skipped": _skipped(reads), "sources": [r.path for r in reads]}
-
-
-def _mkparent(out_dir: str) -> Path:
-    target = Path(out_dir).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
 
 
 def upsert_movies(old: list[Movie], reads: list[CatalogRead]) -> list[Movie]:
@@ -259,7 +156,7 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
     if not sources:
         raise CatalogError("no catalog sources given")
     read_manifest(target)  # a clear error for a missing index before anything else
-    with _locked(target):
+    with writer_lock(target):
         old = load_index(target, settings)
         old_movies = load_movies(target)
         reads = read_catalogs(list(sources), format, settings, known=old_movies)
@@ -284,9 +181,7 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
         vectors[keep] = old.vectors[source_rows[keep]]
         if len(todo):
             if embedder is None:
-                from core.models import load_embedder
-
-                embedder = load_embedder(settings=settings)
+                embedder = models.load_embedder(settings)
             if embedding_dim(embedder) != vectors.shape[1]:
                 raise IndexLoadError(f"{index_dir}: index has dim {vectors.shape[1]}, embedder makes {embedding_dim(embedder)}")
             vectors[todo] = embed_texts(embedder, [passages[i].text for i in todo], settings, on_progress)

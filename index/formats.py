@@ -15,7 +15,7 @@ from datetime import date
 
 import pandas as pd
 
-from core.records import Movie
+from core.records import Movie, normalize
 
 # ---------------------------------------------------------------- normalisers
 
@@ -147,14 +147,15 @@ def money(value, unit: str = "") -> str | None:
 @dataclass(frozen=True)
 class Format:
     name: str
-    signature: tuple[str, ...]  # columns (normalised: lower-case, alphanumerics only) that identify it
+    signature: tuple[str, ...]  # columns (as column_key() writes them) that identify it
     fields: dict[str, tuple[str, ...]]  # Movie field → columns, first non-empty wins ("cast" joins all)
     list_sep: str | None = None  # list separator; None → "|" if present, else comma/semicolon/newline
     extras: dict[str, tuple[str, str]] = field(default_factory=dict)  # card label → (column, kind)
 
 
-def norm_column(name) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+def column_key(name) -> str:
+    """A column name as formats list it: normalize()d, then without spaces ("Series_Title" → "seriestitle")."""
+    return normalize(str(name)).replace(" ", "")
 
 
 # Generic synonyms: used by the "sample" and fallback "csv" formats and to find a title-like column.
@@ -209,7 +210,7 @@ FORMAT_NAMES = ("tmdb", "wiki_plots", "imdb_1000", "imdb_top1000", "vega", "wiki
 
 def detect_columns(columns) -> str | None:
     """Name of the first known format whose signature columns are all present, else None."""
-    present = {norm_column(c) for c in columns}
+    present = {column_key(c) for c in columns}
     for fmt in FORMATS:
         if set(fmt.signature) <= present:
             return fmt.name
@@ -218,7 +219,7 @@ def detect_columns(columns) -> str | None:
 
 def generic_format(columns) -> Format | None:
     """A Format mapping columns by synonyms; None when no title-like column exists."""
-    present = [norm_column(c) for c in columns]
+    present = [column_key(c) for c in columns]
     mapping = {name: tuple(c for c in syns if c in present)[:1] for name, syns in SYNONYMS.items()}
     if not mapping["title"]:
         return None
@@ -258,7 +259,7 @@ def frame_to_movies(df: pd.DataFrame, fmt: Format, source: str, max_field_chars:
     title and year are merged into one movie."""
     skipped: Counter = Counter()
     notes: Counter = Counter()
-    df = df.rename(columns={c: norm_column(c) for c in df.columns})
+    df = df.rename(columns={c: column_key(c) for c in df.columns})
     df = df.loc[:, ~df.columns.duplicated()]
     dup = df.astype(str).duplicated()
     if dup.any():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from core.records import Movie, Passage
+from core.records import Movie, Passage, PassageKind, key_text, passage_key
 from core.config import Settings
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -73,15 +73,12 @@ def chunk_words(text: str, max_words: int) -> list[str]:
 
 def movie_passages(movie: Movie, settings: Settings) -> list[Passage]:
     meta = dict(year=movie.year, movie_id=movie.id, genres=list(movie.genres), title=movie.title)
-    out = [Passage(key=f"card:{movie.id}", kind="card", text=card_text(movie), **meta)]
+    out = [Passage(key=passage_key(PassageKind.CARD, movie.id), kind=PassageKind.CARD, text=card_text(movie), **meta)]
     if movie.plot:
         for i, chunk in enumerate(chunk_words(movie.plot, settings.index.plot_chunk_words)):
-            out.append(Passage(key=f"plot:{movie.id}:{i}", kind="plot", text=f"{label(movie)}: {chunk}", **meta))
+            out.append(Passage(key=passage_key(PassageKind.PLOT, movie.id, i), kind=PassageKind.PLOT,
+                               text=f"{label(movie)}: {chunk}", **meta))
     return out
-
-
-def _norm(name: str) -> str:
-    return " ".join(name.lower().split())
 
 
 def _sort_key(movie: Movie) -> tuple:
@@ -96,7 +93,7 @@ def person_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
     for movie in movies:
         for role_i, (attr, _) in enumerate(ROLES):
             for name in getattr(movie, attr):
-                key = _norm(name)
+                key = key_text(name)
                 names.setdefault(key, name)
                 credits[key].append((role_i, movie))
     out: list[Passage] = []
@@ -114,7 +111,7 @@ def person_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
                 if films:
                     roles.append(f"{role}: {_join(films)}")
             head = name if i == 0 else f"{name} (continued)"
-            out.append(Passage(key=f"person:{key}:{i // per}", kind="person", title=name,
+            out.append(Passage(key=passage_key(PassageKind.PERSON, key, i // per), kind=PassageKind.PERSON, title=name,
                                text=f"{head} — {'; '.join(roles)}."))
     return out
 
@@ -125,7 +122,7 @@ def tag_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
     names: dict[str, str] = {}
     for movie in movies:
         for tag in movie.tags:
-            key = _norm(tag)
+            key = key_text(tag)
             names.setdefault(key, tag)
             tags[key].append(movie)
     out: list[Passage] = []
@@ -135,7 +132,8 @@ def tag_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
         for i in range(0, len(films), per):
             more = "" if i == 0 else " (continued)"
             text = f"Films tagged '{names[key]}'{more}: {_join(label(m) for m in films[i:i + per])}."
-            out.append(Passage(key=f"tag:{key}:{i // per}", kind="tag", title=names[key], text=text))
+            out.append(Passage(key=passage_key(PassageKind.TAG, key, i // per), kind=PassageKind.TAG, title=names[key],
+                               text=text))
     return out
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from index.formats import (FORMAT_NAMES, clean_text, detect_columns, format_by_name, frame_to_movies,
-                           generic_format, merge_movies, norm_column, parse_year, title_case_genres)
-from core.records import Movie
+from index.formats import (FORMAT_NAMES, clean_text, column_key, detect_columns, format_by_name, frame_to_movies,
+                           generic_format, merge_movies, parse_year, title_case_genres)
+from core import models  # module attribute: tests replace models.hub_reachable
+from core.records import Movie, key_text
 from core.errors import CatalogError
 from core.config import Settings
 
@@ -201,7 +202,7 @@ def _read_table(df: pd.DataFrame, fmt_name: str, path: str, source: str, setting
         shown = ", ".join(repr(str(c)) for c in list(df.columns)[:8])
         raise CatalogError(f"{path}: no title-like column (expected one of title, name, movie, film, series_title); "
                            f"columns are {shown}") from None
-    missing = [c for c in fmt.signature if c not in {norm_column(x) for x in df.columns}]
+    missing = [c for c in fmt.signature if c not in {column_key(x) for x in df.columns}]
     if missing:
         raise CatalogError(f"{path}: not in {fmt.name} format, missing columns {', '.join(missing)}")
     if df.empty:
@@ -270,9 +271,10 @@ def _read_kb(text: str, path: str, source: str, settings: Settings) -> CatalogRe
     return CatalogRead(path=path, format="wikimovies_kb", movies=list(movies.values()), skipped=dict(skipped), notes=dict(notes))
 
 
-def plot_key(title: str) -> str:
-    """Join key between KB titles and the plot file's lower-cased, punctuation-free titles."""
-    return " ".join(re.sub(r"[^\w\s]", "", title.lower()).split())
+def _plot_file_title(title: str) -> str:
+    """A KB title as the WikiMovies plot file writes it: key_text() without punctuation ("Schindler's List" →
+    "schindlers list"). Accents stay: the file keeps them, and "Brüno" must not join "Bruno"."""
+    return key_text(re.sub(r"[^\w\s]", "", title.lower()))
 
 
 def _read_plots(text: str, path: str, source: str, settings: Settings) -> CatalogRead:
@@ -293,12 +295,10 @@ def _read_plots(text: str, path: str, source: str, settings: Settings) -> Catalo
 
 
 def _read_hf(dataset_id: str, path: str, settings: Settings) -> CatalogRead:
-    from core.models import hub_reachable
-
-    if not hub_reachable(settings.models.hub_timeout_s):
+    if not models.hub_reachable(settings.models.hub_timeout_s):
         raise CatalogError(f"{path}: the Hugging Face hub cannot be reached; download the dataset as CSV and pass the file")
     try:
-        import datasets
+        import datasets  # deferred: heavy, and only for hf: sources
 
         df = datasets.load_dataset(dataset_id, split="train").to_pandas()
     except Exception as exc:  # noqa: BLE001 - any hub/dataset failure is one line
@@ -339,10 +339,10 @@ def attach_plots(movies: list[Movie], plots: CatalogRead) -> None:
     """Move the plot file's plots onto the (KB) movies with the same title; unmatched plots stay as movies."""
     by_key: dict[str, Movie] = {}
     for movie in movies:
-        by_key.setdefault(plot_key(movie.title), movie)
+        by_key.setdefault(_plot_file_title(movie.title), movie)
     unmatched = []
     for p in plots.movies:
-        movie = by_key.get(plot_key(p.title))
+        movie = by_key.get(_plot_file_title(p.title))
         if movie is None:
             unmatched.append(p)
             continue

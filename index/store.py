@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -16,14 +12,19 @@ import pandas as pd
 from core.records import Movie, Passage
 
 from core.errors import IndexLoadError
+from core.fileio import recover_dir
+from core.models import embedder_hash
 
-_TOKEN = re.compile(r"(?u)\b\w+\b")
-_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
+BM25_SPLITTER = r"(?u)\b\w+\b"  # every word, one-character ones too ("M", "X" of "Malcolm X", years)
 
 
-def bm25_tokens(text: str) -> list[str]:
-    """Lower-cased word tokens without English stopwords; used for passages and queries alike."""
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+def bm25_tokenizer(vocab: dict[str, int] | None = None) -> bm25s.tokenization.Tokenizer:
+    """The one BM25 tokenizer, for passages and queries alike: lower-cased words, English stopwords dropped,
+    no stemming. `vocab` is an index's token → id map (BM25.vocab_dict), so queries map onto its ids."""
+    tokenizer = bm25s.tokenization.Tokenizer(lower=True, splitter=BM25_SPLITTER, stopwords="en", stemmer=None)
+    if vocab is not None:
+        tokenizer.word_to_id = dict(vocab)  # what Tokenizer.load_vocab sets; BM25 saves the same map
+    return tokenizer
 
 
 def make_faiss(vectors: np.ndarray, hnsw: bool = False) -> faiss.Index:
@@ -41,8 +42,9 @@ def make_faiss(vectors: np.ndarray, hnsw: bool = False) -> faiss.Index:
 
 
 def make_bm25(passages: list[Passage]) -> bm25s.BM25:
+    """BM25 over the passages' texts; its vocab_dict is the tokenizer's vocabulary (empty texts get the "" token)."""
     retriever = bm25s.BM25()
-    corpus = [bm25_tokens(p.text) or ["<empty>"] for p in passages]
+    corpus = bm25_tokenizer().tokenize([p.text for p in passages], return_as="tuple", show_progress=False)
     retriever.index(corpus, show_progress=False)
     return retriever
 
@@ -65,6 +67,7 @@ class MovieIndex:
         self.manifest = manifest or {}
         self.faiss = faiss_index if faiss_index is not None else make_faiss(self.vectors, self.manifest.get("hnsw", False))
         self.bm25 = bm25 if bm25 is not None else make_bm25(passages)
+        self.tokenizer = bm25_tokenizer(self.bm25.vocab_dict)  # queries use the vocabulary the index was built with
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -77,9 +80,13 @@ class MovieIndex:
     def bm25_search(self, queries: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of shape (n_queries, k); zero-score hits are returned with id -1."""
         k = max(1, min(k, len(self.passages)))
-        tokens = [bm25_tokens(q) or ["<empty>"] for q in queries]
-        ids, scores = self.bm25.retrieve(tokens, k=k, show_progress=False)
-        ids = np.where(scores > 0, ids, -1)
+        tokens = self.tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False,
+                                         allow_empty=False)
+        scores, ids = np.zeros((len(tokens), k), dtype=np.float32), np.full((len(tokens), k), -1, dtype=np.int64)
+        asked = [i for i, t in enumerate(tokens) if t]  # a query of stopwords or unknown words matches nothing
+        if asked:
+            found, found_scores = self.bm25.retrieve([tokens[i] for i in asked], k=k, show_progress=False)
+            scores[asked], ids[asked] = found_scores, np.where(found_scores > 0, found, -1)
         return scores, ids
 
 
@@ -90,35 +97,17 @@ class MovieIndex:
 #   movies.parquet    the Movie records, so `add` can rebuild person/tag cards across old and new movies
 #   vectors.npy       float32 (n, dim), normalised; reused by `add` for unchanged passages
 #   faiss.index       faiss.write_index of the flat or HNSW inner-product index
-#   bm25/             bm25s.BM25.save(..., allow_pickle=False)
+#   bm25/             bm25s.BM25.save(..., allow_pickle=False); its vocab is bm25_tokenizer()'s, reused for queries
+#                     (indexes from before bm25s.Tokenizer load too: they hold the same tokens under other ids)
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 DATA_FILES = ("passages.parquet", "movies.parquet", "vectors.npy", "faiss.index")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(root: Path) -> None:
-    """fsync every file, then every folder (deepest first), so a later rename publishes complete data."""
-    dirs = []
-    for folder, _, files in os.walk(root):
-        dirs.append(Path(folder))
-        for name in files:
-            _fsync(Path(folder) / name)
-    for folder in reversed(dirs):
-        _fsync(folder)
-
-
 def passages_frame(passages: list[Passage]) -> pd.DataFrame:
     return pd.DataFrame({
-        "key": [p.key for p in passages], "kind": [p.kind for p in passages], "title": [p.title for p in passages],
+        "key": [p.key for p in passages], "kind": [str(p.kind) for p in passages], "title": [p.title for p in passages],
         "text": [p.text for p in passages], "year": pd.array([p.year for p in passages], dtype="Int32"),
         "movie_id": [p.movie_id for p in passages], "genres": [p.genres for p in passages],
         "hash": [p.hash for p in passages],
@@ -165,7 +154,7 @@ def movies_from_frame(df: pd.DataFrame) -> list[Movie]:
 
 
 def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> None:
-    """Write every file of `index` into `folder` (a fresh temporary folder), fsynced, manifest last."""
+    """Write every file of `index` into `folder` (a fresh staging folder), manifest last; replace_dir fsyncs it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     passages_frame(index.passages).to_parquet(folder / "passages.parquet", index=False)
@@ -177,26 +166,12 @@ def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> No
     files.update({f"bm25/{f.name}": f.stat().st_size for f in sorted((folder / "bm25").iterdir())})
     index.manifest["files"] = files
     (folder / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    fsync_tree(folder)
-
-
-def recover_swap(index_dir: str | Path) -> None:
-    """Finish a fallback swap cut short by a crash: if the target is gone but its moved-aside copy exists, put it back.
-    (On Linux the swap is one atomic renameat2 exchange, so this is only needed on other systems.)"""
-    target = Path(index_dir)
-    if target.exists() or not target.parent.is_dir():
-        return
-    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in olds:
-        if (old / MANIFEST).exists():
-            os.rename(old, target)
-            return
 
 
 def read_manifest(index_dir: str | Path) -> dict:
     """The manifest of an index folder; IndexLoadError when the folder or manifest is missing or invalid."""
     folder = Path(index_dir)
-    recover_swap(folder)
+    recover_dir(folder, marker=MANIFEST)  # a replace interrupted between its two renames (non-Linux)
     if not folder.exists():
         raise IndexLoadError(f"{index_dir}: no index here; build one with `python -m index build SOURCE... --out {index_dir}`")
     if not folder.is_dir():
@@ -219,22 +194,10 @@ def read_manifest(index_dir: str | Path) -> dict:
     return manifest
 
 
-@lru_cache(maxsize=8)
-def embedder_hash(name: str) -> str | None:
-    """Fingerprint of the embedder `name` resolves to (None when it cannot be resolved offline)."""
-    from core.models import embedder_fingerprint, resolve_embedder
-    from core.errors import ModelUnavailable
-
-    try:
-        return embedder_fingerprint(resolve_embedder(name))
-    except ModelUnavailable:
-        return None
-
-
 def check_embedder(manifest: dict, index_dir, settings=None, embedder=None) -> None:
     """Refuse an index built with another embedder (by weight hash) or with another vector size."""
     if settings is not None:
-        current = embedder_hash(settings.models.embedder)
+        current = embedder_hash(settings.models.embedder, settings)
         built = manifest.get("embedder_hash")
         same = current == built if current and built else settings.models.embedder == manifest.get("embedder")
         if not same:
@@ -286,6 +249,3 @@ def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieInde
                              f"faiss {faiss_index.d})")
     return MovieIndex(passages, vectors, manifest, faiss_index, bm25)
 
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -1,7 +1,9 @@
 """ask(question, mode) → Answer: retrieval, prompt, generation, abstention, answer items, spans and timings.
 
-Modes: "rag" (retrieve, then answer from the context), "plain" (the same model without context: the
-baseline) and "plot" (continue a plot opening, optionally in a genre).
+Modes: "rag" (retrieve, then answer from the context) and "plain" (the same model without context: the
+baseline). One batched flow answers: `ask(q)` is `ask_batch([q])[0]`; `ask_stream` reuses its building blocks
+(retrieve → prepare → generate, retried after an abstention → answer). Plot continuation (`plot`,
+`plot_stream`) is a separate operation: it continues an opening, with no retrieval and no answer items.
 """
 from __future__ import annotations
 
@@ -14,22 +16,23 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from core.config import Settings
+from core.records import PassageKind, Stage
 from rag.generate import Generator
-from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, clean_text, is_abstention, prompt_prefix,
+from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, is_abstention, prompt_prefix, strip_special_tokens,
                         render_plain_prompt, render_plot_prompt, snap_to_context, split_answer, truncate_tokens)
 from rag.retrieve import Retrieval, Retriever
 
-MODES = ("rag", "plain", "plot")
+MODES = ("rag", "plain")
 
 
 @dataclass
 class Source:
     title: str
     year: int | None
-    kind: str  # "card" | "plot" | "person" | "tag"
+    kind: PassageKind
     text: str  # the full passage text
     score: float  # RRF score, or link similarity (0-1) for linked cards
-    stage: str  # "title-link" | "person-link" | "tag-link" | "dense" | "bm25" | "hybrid"
+    stage: Stage  # how retrieval found it
     span: tuple[int, int] | None = None  # [start, end) of the answer inside `text`, when found
     used: bool = True  # the passage is in the prompt (False: retrieved, but cut by linked_context or the budget)
     key: str = ""  # the passage key, e.g. "card:inception (2010)"
@@ -126,6 +129,16 @@ class Pipeline:
             self._abstain_ids = sorted({self.tokenizer(v, add_special_tokens=False)["input_ids"][0] for v in variants})
         return self._abstain_ids
 
+    def _retrieve(self, questions: list[str], mode: str, k: int | None, years: tuple | None,
+                  genres: list[str] | None) -> list[Retrieval | None]:
+        if mode != "rag":
+            return [None] * len(questions)
+        return self.retriever.search_batch(questions, k=k, years=years, genres=genres)
+
+    def _retry_options(self, gen_overrides: dict) -> dict:
+        """Generation options of the second try: the abstention's first token is suppressed."""
+        return {**gen_overrides, "suppress_first": self._abstention_start()}
+
     def _answer_again(self, text: str, retrieval: Retrieval | None) -> bool:
         """The generator abstained although the question linked a card (so the catalog covers it)."""
         return bool(self.settings.answer.answer_when_linked and retrieval is not None and retrieval.linked
@@ -139,8 +152,8 @@ class Pipeline:
         most settings.prompt.linked_context passages (a linked card holds the facts; more passages only distract)."""
         if not retrieval.linked or self.settings.prompt.linked_context <= 0:
             return retrieval.hits
-        linked = [h for h in retrieval.hits if h.stage.endswith("-link")]
-        others = [h for h in retrieval.hits if not h.stage.endswith("-link")]
+        linked = [h for h in retrieval.hits if h.stage.is_link]
+        others = [h for h in retrieval.hits if not h.stage.is_link]
         return (linked + others)[: max(len(linked), self.settings.prompt.linked_context)]
 
     def _prepare(self, question: str, mode: str, retrieval: Retrieval | None) -> tuple[str | None, list[Source]]:
@@ -152,16 +165,30 @@ class Pipeline:
         sources = []
         for hit in retrieval.hits:
             p = hit.passage
-            shown = truncate_tokens(self.tokenizer, clean_text(self.tokenizer, p.text), self.settings.prompt.max_passage_tokens)
+            shown = truncate_tokens(self.tokenizer, strip_special_tokens(self.tokenizer, p.text),
+                                    self.settings.prompt.max_passage_tokens)
             sources.append(Source(p.title, p.year, p.kind, p.text, round(float(hit.score), 6), hit.stage,
                                   used=hit in context and shown in packed, key=p.key))
         return (None if self._abstains(retrieval) else prompt), sources
 
+    def _generate(self, prompts: list[str | None], retrievals: list, gen_overrides: dict) -> list[str]:
+        """Texts for the prompts in one batched call (the abstention where a prompt is None), then one batched
+        retry of the linked questions the generator abstained on."""
+        texts = [ABSTAIN_ANSWER] * len(prompts)
+        todo = [i for i, prompt in enumerate(prompts) if prompt is not None]
+        for i, text in zip(todo, self.generator.generate([prompts[i] for i in todo], **gen_overrides) if todo else []):
+            texts[i] = text
+        again = [i for i in todo if self._answer_again(texts[i], retrievals[i])]
+        if again:
+            retried = self.generator.generate([prompts[i] for i in again], **self._retry_options(gen_overrides))
+            for i, text in zip(again, retried):
+                texts[i] = text
+        return texts
+
     def _answer(self, question: str, mode: str, text: str, sources: list[Source], abstained: bool,
                 timings: dict[str, float]) -> Answer:
-        if mode != "plot":
-            text = text.rstrip(" ,;")  # a list cut by max_new_tokens
-        items = [] if abstained or mode == "plot" else split_answer(text)
+        text = text.rstrip(" ,;")  # a list cut by max_new_tokens
+        items = [] if abstained else split_answer(text)
         if mode == "rag" and items and self.settings.answer.snap_cutoff > 0:  # typos in copied names
             text, items = snap_to_context(text, items, [s.text for s in sources if s.used], self.settings.answer.snap_cutoff)
         for source in sources:
@@ -169,102 +196,89 @@ class Pipeline:
         timings = {k: round(v, 4) for k, v in timings.items()}
         return Answer(question, mode, text, items, sources, abstained, timings, self.generator_name)
 
+    def _answer_chunk(self, questions: list[str], mode: str, k: int | None, years: tuple | None,
+                      genres: list[str] | None, gen_overrides: dict) -> list[Answer]:
+        """One batch: retrieval and prompts for all, one generate() call (and one retry call). Retrieval and
+        prompt time are shared evenly; generation time evenly among the questions that were generated."""
+        t0 = time.perf_counter()
+        retrievals = self._retrieve(questions, mode, k, years, genres)
+        t1 = time.perf_counter()
+        prepared = [self._prepare(q, mode, r) for q, r in zip(questions, retrievals)]
+        t2 = time.perf_counter()
+        texts = self._generate([prompt for prompt, _ in prepared], retrievals, gen_overrides)
+        t3 = time.perf_counter()
+        n, generated = len(questions), sum(prompt is not None for prompt, _ in prepared)
+        answers = []
+        for question, (prompt, sources), text in zip(questions, prepared, texts):
+            timings = dict(retrieve_s=(t1 - t0) / n, prompt_s=(t2 - t1) / n,
+                           generate_s=(t3 - t2) / generated if prompt is not None else 0.0)
+            timings["total_s"] = sum(timings.values())
+            answers.append(self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings))
+        return answers
+
+    def _stream_text(self, prompt: str, gen_overrides: dict, clock: dict) -> Iterator[tuple[str, None]]:
+        """Yields (text so far, None) as tokens arrive and returns the text; clock["first"]: first token's time."""
+        text = ""
+        for delta in self.generator.stream(prompt, **gen_overrides):
+            clock.setdefault("first", time.perf_counter())
+            text += delta
+            yield text, None
+        return text
+
     # ------------------------------------------------------------ public
 
     def ask(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
             genres: list[str] | None = None, **gen_overrides) -> Answer:
-        start = time.perf_counter()
-        question = self._check(question, mode)
-        if mode == "plot":
-            text = self.plot(question, genre=(genres or [None])[0], **gen_overrides)
-            total = time.perf_counter() - start
-            return self._answer(question, mode, text, [], False,
-                                dict(retrieve_s=0.0, prompt_s=0.0, generate_s=total, total_s=total))
-        retrieval = self.retriever.search(question, k=k, years=years, genres=genres) if mode == "rag" else None
-        t_retrieve = time.perf_counter()
-        prompt, sources = self._prepare(question, mode, retrieval)
-        t_prompt = time.perf_counter()
-        text = ABSTAIN_ANSWER if prompt is None else self.generator.generate([prompt], **gen_overrides)[0]
-        if prompt is not None and self._answer_again(text, retrieval):
-            text = self.generator.generate([prompt], suppress_first=self._abstention_start(), **gen_overrides)[0]
-        end = time.perf_counter()
-        return self._answer(question, mode, text, sources, prompt is None or is_abstention(text), dict(
-            retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
-            total_s=end - start))
+        """One answer: `ask_batch([question])[0]`.
 
-    def ask_batch(self, questions: list[str], mode: str = "rag", k: int | None = None, progress: bool | None = None,
-                  **gen_overrides) -> list[Answer]:
-        """Answers for many questions: batched retrieval and batched generation (for evaluation)."""
-        if mode == "plot":
-            return [self.ask(q, mode="plot", **gen_overrides) for q in questions]
+        Args:
+            question: the question text.
+            mode: "rag" (retrieve, then answer from the passages) or "plain" (no context).
+            k: passages to retrieve (default settings.retrieval.k).
+            years: (from, to) release years, either end None; genres: any of these genres (rag only).
+            **gen_overrides: generation options (max_new_tokens, temperature, top_p, top_k, stop, seed, ...).
+
+        Returns:
+            The Answer: text, items, sources with answer spans, abstained, timings (retrieve_s, prompt_s,
+            generate_s, total_s).
+        """
+        return self.ask_batch([question], mode, k, years, genres, progress=False, **gen_overrides)[0]
+
+    def ask_batch(self, questions: list[str], mode: str = "rag", k: int | None = None, years: tuple | None = None,
+                  genres: list[str] | None = None, progress: bool | None = None, **gen_overrides) -> list[Answer]:
+        """Answers in order: batched retrieval and generation, in chunks of 4 x settings.decoding.batch_size
+        questions, under one progress bar (default settings.run.progress). Arguments as in `ask`."""
         questions = [self._check(q, mode) for q in questions]
         progress = self.settings.run.progress if progress is None else progress
-        answers: list[Answer] = []
         size = max(1, self.settings.decoding.batch_size) * 4
-        bar = tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not progress)
-        for start in range(0, len(questions), size):
-            chunk = questions[start:start + size]
-            t0 = time.perf_counter()
-            retrievals = self.retriever.search_batch(chunk, k=k) if mode == "rag" else [None] * len(chunk)
-            t1 = time.perf_counter()
-            prepared = [self._prepare(q, mode, r) for q, r in zip(chunk, retrievals)]
-            t2 = time.perf_counter()
-            todo = [i for i, (prompt, _) in enumerate(prepared) if prompt is not None]
-            texts = self.generator.generate([prepared[i][0] for i in todo], **gen_overrides) if todo else []
-            generated = dict(zip(todo, texts))
-            again = [i for i in todo if self._answer_again(generated[i], retrievals[i])]
-            if again:
-                retried = self.generator.generate([prepared[i][0] for i in again],
-                                                  suppress_first=self._abstention_start(), **gen_overrides)
-                generated.update(zip(again, retried))
-            t3 = time.perf_counter()
-            n = len(chunk)
-            for i, (question, (prompt, sources)) in enumerate(zip(chunk, prepared)):
-                timings = dict(retrieve_s=(t1 - t0) / n, prompt_s=(t2 - t1) / n,
-                               generate_s=(t3 - t2) / max(1, len(todo)) if i in generated else 0.0)
-                timings["total_s"] = sum(timings.values())
-                text = generated.get(i, ABSTAIN_ANSWER)
-                answers.append(self._answer(question, mode, text, sources, prompt is None or is_abstention(text),
-                                            timings))
-            bar.update(n)
-        bar.close()
+        answers: list[Answer] = []
+        with tqdm(total=len(questions), desc=f"answering ({mode})", unit="q", disable=not progress) as bar:
+            for start in range(0, len(questions), size):
+                chunk = questions[start:start + size]
+                answers.extend(self._answer_chunk(chunk, mode, k, years, genres, gen_overrides))
+                bar.update(len(chunk))
         return answers
 
     def ask_stream(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
                    genres: list[str] | None = None, **gen_overrides) -> Iterator[tuple[str, Answer | None]]:
-        """Yields (text so far, None) as tokens arrive, then (full text, Answer)."""
+        """Yields (text so far, None) as tokens arrive, then (full text, Answer) with the same answer as `ask`
+        and timings that add first_token_s. Arguments as in `ask`."""
         start = time.perf_counter()
         question = self._check(question, mode)
-        if mode == "plot":
-            text = ""
-            for text in self.plot_stream(question, genre=(genres or [None])[0], **gen_overrides):
-                yield text, None
-            total = time.perf_counter() - start
-            yield text, self._answer(question, mode, text, [], False,
-                                     dict(retrieve_s=0.0, prompt_s=0.0, generate_s=total, total_s=total))
-            return
-        retrieval = self.retriever.search(question, k=k, years=years, genres=genres) if mode == "rag" else None
+        retrieval = self._retrieve([question], mode, k, years, genres)[0]
         t_retrieve = time.perf_counter()
         prompt, sources = self._prepare(question, mode, retrieval)
         t_prompt = time.perf_counter()
-        text = ""
-        first = None
+        text, clock = ABSTAIN_ANSWER, {}
         if prompt is None:
-            text = ABSTAIN_ANSWER
             yield text, None
         else:
-            for delta in self.generator.stream(prompt, **gen_overrides):
-                first = first or time.perf_counter()
-                text += delta
-                yield text, None
+            text = yield from self._stream_text(prompt, gen_overrides, clock)
             if self._answer_again(text, retrieval):  # the shown abstention is replaced as the new answer streams
-                text = ""
-                for delta in self.generator.stream(prompt, suppress_first=self._abstention_start(), **gen_overrides):
-                    text += delta
-                    yield text, None
+                text = yield from self._stream_text(prompt, self._retry_options(gen_overrides), clock)
         end = time.perf_counter()
         timings = dict(retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
-                       total_s=end - start, first_token_s=(first or end) - start)
+                       total_s=end - start, first_token_s=clock.get("first", end) - start)
         answer = self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings)
         yield answer.text, answer
 
@@ -282,7 +296,7 @@ class Pipeline:
             raise ValueError("the plot prompt is empty")
         s = self.settings
         options = dict(max_new_tokens=s.plot.plot_max_new_tokens, temperature=s.plot.plot_temperature,
-                       repetition_penalty=s.plot.plot_repetition_penalty, stop_at_newline=False)
+                       repetition_penalty=s.plot.plot_repetition_penalty, stop=())
         options.update({k: v for k, v in gen_overrides.items() if v is not None})
         rendered = render_plot_prompt(self.tokenizer, opening, genre, s)
         joiner = lambda cont: opening + ("" if not cont or cont[0] in " ,.;:!?'" else " ") + cont  # noqa: E731

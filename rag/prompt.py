@@ -66,7 +66,7 @@ def _special_strings(tokenizer) -> tuple[str, ...]:
     return tuple(sorted(specials, key=len, reverse=True))
 
 
-def clean_text(tokenizer, text: str) -> str:
+def strip_special_tokens(tokenizer, text: str) -> str:
     """One line of plain data: special-token strings removed, newlines and runs of spaces collapsed."""
     for special in _special_strings(tokenizer):
         text = text.replace(special, " ")
@@ -92,7 +92,7 @@ def prompt_budget(tokenizer, settings: Settings) -> int:
 
 
 def _question(tokenizer, question: str, settings: Settings) -> str:
-    return truncate_tokens(tokenizer, clean_text(tokenizer, question), settings.prompt.max_question_tokens)
+    return truncate_tokens(tokenizer, strip_special_tokens(tokenizer, question), settings.prompt.max_question_tokens)
 
 
 def _context(passages: list[str]) -> str:
@@ -126,7 +126,7 @@ def pack_passages(tokenizer, question: str, passages: list[Passage], settings: S
     chosen: list[str] = []
     seen: set[str] = set()
     for passage in passages:
-        text = truncate_tokens(tokenizer, clean_text(tokenizer, passage.text), settings.prompt.max_passage_tokens)
+        text = truncate_tokens(tokenizer, strip_special_tokens(tokenizer, passage.text), settings.prompt.max_passage_tokens)
         if not text or text.lower() in seen:
             continue
         if count_tokens(tokenizer, _assemble_rag(tokenizer, q, chosen + [text], settings)) <= budget:
@@ -156,8 +156,8 @@ def render_plain_prompt(tokenizer, question: str, settings: Settings) -> str:
 
 def render_plot_prompt(tokenizer, prompt: str, genre: str | None, settings: Settings) -> str:
     """A plot opening the model continues; the generated text follows the opening directly."""
-    opening = truncate_tokens(tokenizer, clean_text(tokenizer, prompt), settings.prompt.max_prompt_tokens // 2)
-    genre = clean_text(tokenizer, genre or "")[:40]
+    opening = truncate_tokens(tokenizer, strip_special_tokens(tokenizer, prompt), settings.prompt.max_prompt_tokens // 2)
+    genre = strip_special_tokens(tokenizer, genre or "")[:40]
     if is_chat_model(tokenizer):
         ask = f"Continue this {genre + ' ' if genre else ''}movie plot: {opening}"
         return _chat(tokenizer, PLOT_SYSTEM, [], ask, prefill=opening)

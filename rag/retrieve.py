@@ -9,18 +9,17 @@ card's people, so "who directed the films starring X?" sees X's card and then th
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz
 
-from core.records import Passage
+from core.records import Passage, PassageKind, Stage, normalize
 from index.store import MovieIndex
 from core.config import Settings
 
-STAGES = ("title-link", "person-link", "tag-link", "hop-link", "dense", "bm25", "hybrid")
-_TABLES = {"card": "title", "person": "person", "tag": "tag"}  # passage kind → link kind
+_LINKS = {PassageKind.CARD: Stage.TITLE_LINK, PassageKind.PERSON: Stage.PERSON_LINK,
+          PassageKind.TAG: Stage.TAG_LINK}  # passage kind → the stage of a hit linked by its name
 _TOPICAL = re.compile(r"\b(about|describ\w*|tag\w*|words?|topics?|themes?)\b", re.I)  # tag cards first
 _YEAR = re.compile(r"^(18[89]\d|19\d\d|20[0-4]\d)$")
 _ARTICLES = ("the", "a", "an")
@@ -38,18 +37,11 @@ applicable under
 """.split())
 
 
-def normalize(text: str) -> str:
-    """Lower-case, accents folded, '&' → 'and', punctuation → spaces, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace("&", " and ")
-    return " ".join(re.sub(r"[^\w]+", " ", text).replace("_", " ").split())
-
-
 @dataclass
 class Hit:
     passage: Passage
     score: float  # RRF score for fused stages; match similarity 0-1 for link stages
-    stage: str  # one of STAGES ("hybrid" = found by both dense and BM25)
+    stage: Stage
 
 
 @dataclass
@@ -64,7 +56,7 @@ class Retrieval:
 class _Link:
     start: int  # token span in the normalised question
     end: int
-    kind: str  # "title" | "person" | "tag"
+    stage: Stage  # TITLE_LINK, PERSON_LINK or TAG_LINK: which name table matched
     rows: list[int]  # card rows (several for remakes)
     score: float = 1.0
 
@@ -72,18 +64,18 @@ class _Link:
 class Retriever:
     def __init__(self, index: MovieIndex, embedder, settings: Settings) -> None:
         self.index, self.embedder, self.settings = index, embedder, settings
-        # link kind → normalised name → card rows (titles also under their article-less variant)
-        self.tables: dict[str, dict[str, list[int]]] = {"title": {}, "person": {}, "tag": {}}
+        # link stage → normalised name → card rows (titles also under their article-less variant)
+        self.tables: dict[Stage, dict[str, list[int]]] = {stage: {} for stage in _LINKS.values()}
         for row, p in enumerate(index.passages):
-            if p.kind not in _TABLES:
+            if p.kind not in _LINKS:
                 continue
-            table = self.tables[_TABLES[p.kind]]
+            table = self.tables[_LINKS[p.kind]]
             name = normalize(p.title)
             if not name:
                 continue
             table.setdefault(name, []).append(row)
             words = name.split()
-            if p.kind == "card" and words[0] in _ARTICLES and len(words) > 2:
+            if p.kind == PassageKind.CARD and words[0] in _ARTICLES and len(words) > 2:
                 table.setdefault(" ".join(words[1:]), []).append(row)
         self.max_ngram = max((len(n.split()) for t in self.tables.values() for n in t), default=1)
         self.max_ngram = min(self.max_ngram, 16)
@@ -130,7 +122,7 @@ class Retriever:
             links = self._fuzzy_links(" ".join(tokens), candidates)
         year = self._question_year(tokens, links)
         for link in links:  # remakes: a year in the question picks the matching version
-            if link.kind == "title" and year is not None and len(link.rows) > 1:
+            if link.stage == Stage.TITLE_LINK and year is not None and len(link.rows) > 1:
                 same = [r for r in link.rows if self.index.passages[r].year == year]
                 link.rows = same or link.rows
         return links
@@ -168,50 +160,50 @@ class Retriever:
         order = sorted(fused, key=lambda r: -fused[r])
 
         if not links:
-            links = self.link(question, [r for r in order if self.index.passages[r].kind in _TABLES])
+            links = self.link(question, [r for r in order if self.index.passages[r].kind in _LINKS])
         hits: list[Hit] = []
         seen: set[int] = set()
-        rank = {"title": 0, "person": 1, "tag": 0 if _TOPICAL.search(question) else 2}
-        for link in sorted(links, key=lambda l: rank[l.kind]):  # stable: best match first within a kind
-            rows = [r for r in link.rows if link.kind != "title" or self._passes(r, years, genres)]
+        rank = {Stage.TITLE_LINK: 0, Stage.PERSON_LINK: 1, Stage.TAG_LINK: 0 if _TOPICAL.search(question) else 2}
+        for link in sorted(links, key=lambda l: rank[l.stage]):  # stable: best match first within a kind
+            rows = [r for r in link.rows if link.stage != Stage.TITLE_LINK or self._passes(r, years, genres)]
             for row in sorted(rows, key=lambda r: -fused.get(r, 0.0)):
                 if row not in seen and len(seen) < min(k, self.settings.retrieval.max_links):
                     seen.add(row)
-                    hits.append(Hit(self.index.passages[row], link.score, f"{link.kind}-link"))
+                    hits.append(Hit(self.index.passages[row], link.score, link.stage))
         for row in order:
             if len(hits) >= k:
                 break
             if row in seen:
                 continue
             seen.add(row)
-            stage = "hybrid" if row in in_dense and row in in_sparse else "dense" if row in in_dense else "bm25"
+            stage = (Stage.HYBRID if row in in_sparse else Stage.DENSE) if row in in_dense else Stage.BM25
             hits.append(Hit(self.index.passages[row], fused[row], stage))
         best = float("nan") if skipped else max((s for _, s in dense), default=0.0)
-        return Retrieval(hits, float(best), bool(hits and any(h.stage.endswith("-link") for h in hits)),
+        return Retrieval(hits, float(best), bool(hits and any(h.stage.is_link for h in hits)),
                          dense=dict(dense))
 
     def _second_hop(self, retrieval: Retrieval, years: tuple | None, genres: list[str] | None) -> Retrieval:
         """The cards named by the linked cards, pinned right after them: films of a linked person (or tag),
         people of a linked film, in the order the card names them, up to settings.retrieval.hop_cards."""
-        linked = [h for h in retrieval.hits if h.stage.endswith("-link")]
+        linked = [h for h in retrieval.hits if h.stage.is_link]
         if not linked:
             return retrieval
         keys = {h.passage.key for h in linked}  # a fused hit named by a linked card moves up as a hop
         hops: list[Hit] = []
         for hit in linked:
-            wanted = "person" if hit.passage.kind == "card" else "title"
+            wanted = Stage.PERSON_LINK if hit.passage.kind == PassageKind.CARD else Stage.TITLE_LINK
             text = hit.passage.text
             for link in sorted(self._exact_links(normalize(text).split(), text), key=lambda l: l.start):
-                if link.kind != wanted:
+                if link.stage != wanted:
                     continue
-                rows = [r for r in link.rows if wanted != "title" or self._passes(r, years, genres)]
+                rows = [r for r in link.rows if wanted != Stage.TITLE_LINK or self._passes(r, years, genres)]
                 named = [r for r in rows if f"({self.index.passages[r].year})" in text] or rows[:1]  # remakes
                 for row in named:
                     p = self.index.passages[row]
                     if p.key not in keys and len(hops) < self.settings.retrieval.hop_cards:
                         keys.add(p.key)
-                        hops.append(Hit(p, hit.score, "hop-link"))
-        others = [h for h in retrieval.hits if not h.stage.endswith("-link") and h.passage.key not in keys]
+                        hops.append(Hit(p, hit.score, Stage.HOP_LINK))
+        others = [h for h in retrieval.hits if not h.stage.is_link and h.passage.key not in keys]
         hits = (linked + hops + others)[:max(len(retrieval.hits), len(linked) + len(hops))]
         return Retrieval(hits, retrieval.best_dense, True, dense=retrieval.dense)
 
@@ -223,11 +215,11 @@ class Retriever:
                 words = tokens[i:i + n]
                 key = " ".join(words)
                 weak = len(key) <= 2 or all(w in _GENERIC for w in words)  # "M", "Up", "It", "Her"
-                for kind, table in self.tables.items():
-                    if kind == "tag" and not topical:
+                for stage, table in self.tables.items():
+                    if stage == Stage.TAG_LINK and not topical:
                         continue  # tags ("love", "war", "shark") link only in topical questions
                     if key in table and (not weak or self._written_as_name(question, table[key], topical)):
-                        found.append(_Link(i, i + n, kind, list(table[key])))
+                        found.append(_Link(i, i + n, stage, list(table[key])))
         # Spans with more content words win, then spans written exactly as the name ("Hell" over "In Hell" in
         # "spoken in Hell"), then longer ones; a name inside a winner ("Morrison" in "Temuera Morrison") is
         # dropped. Names with the very same span (a film, a person, a tag) are all kept.
@@ -252,12 +244,12 @@ class Retriever:
         for row in candidates:
             p = self.index.passages[row]
             name = normalize(p.title)
-            if p.kind == "tag" or len(name) < 5 or all(w in _GENERIC for w in name.split()):
+            if p.kind == PassageKind.TAG or len(name) < 5 or all(w in _GENERIC for w in name.split()):
                 continue  # short names match anything fuzzily
             score = fuzz.partial_ratio(name, question, score_cutoff=cutoff)
             if score and (best is None or score > best.score * 100):
-                kind = _TABLES[p.kind]
-                best = _Link(-1, -1, kind, list(self.tables[kind].get(name, [row])), score / 100.0)
+                stage = _LINKS[p.kind]
+                best = _Link(-1, -1, stage, list(self.tables[stage].get(name, [row])), score / 100.0)
         return [best] if best else []
 
     def _written_as_name(self, question: str, rows: list[int], topical: bool = False) -> bool:

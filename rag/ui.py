@@ -7,12 +7,12 @@ import html
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
 from core.config import Settings
+from core.fileio import replace_dir, staging_dir
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 8  # parsed movies shown per upload preview
@@ -242,15 +242,6 @@ class Demo:
 
 def _copy_dir(src: str, dst: str) -> None:
     """Replace dst with a copy of src, never leaving a half-copied dst behind."""
-    dst_path = Path(dst)
-    dst_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=dst_path.parent))
-    try:
-        shutil.copytree(src, tmp / "index")
-        old = None
-        if dst_path.exists():
-            old = tmp / "old"
-            os.rename(dst_path, old)
-        os.rename(tmp / "index", dst_path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with staging_dir(dst) as tmp:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        replace_dir(tmp, dst)

@@ -63,9 +63,10 @@ def tiny_gpt2_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled all-MiniLM-L6-v2 (small and fast enough for unit tests)."""
+    from core.config import Settings
     from core.models import load_embedder
 
-    return load_embedder()
+    return load_embedder(Settings())
 
 
 @pytest.fixture

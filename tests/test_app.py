@@ -251,7 +251,7 @@ def test_cli_reports_a_bad_generator_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "app.py", "--generator", str(tmp_path / "missing"), "--index",
                            str(tmp_path / "idx"), "--no-progress"], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=300)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: ") and "Traceback" not in proc.stderr
 
 

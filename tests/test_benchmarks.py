@@ -128,7 +128,7 @@ def test_memory_helpers_and_cli_errors(tmp_path, capsys):
     from benchmarks.memory import hwm_mb
 
     assert (hwm_mb(os.getpid()) or 1) > 0
-    assert main(["scaling", "--out", str(tmp_path / "s.json"), "--sizes", "0"]) == 1
+    assert main(["scaling", "--out", str(tmp_path / "s.json"), "--sizes", "0"]) == 2
     assert capsys.readouterr().err.startswith("error:")
 
 

@@ -21,11 +21,20 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from core.config import Settings
-from training.examples import RagRenderer, lm_examples, render_plain
+from core.errors import DataError, ModelUnavailable
+from core.models import load_embedder, resolve_generator
 from core.records import Question
-from training.qa_pairs import load_test_guard, read_hf_dataset, read_qa_file
-from core.errors import DataError
+from evaluation.questions import select_questions
+from index.passages import build_passages
+from index.sources import combine, read_catalogs
+from index.store import load_index
+from rag.prompt import count_tokens, is_chat_model, render_rag_prompt
+from training.examples import RagRenderer, lm_examples, render_plain
+from training.kb_questions import kb_qa_pairs
+from training.qa_pairs import TestGuard, load_test_guard, read_hf_dataset, read_qa_file
 
 STYLES = ("rag", "plain", "both")
 META_FILE = "prepare_meta.json"
@@ -33,17 +42,17 @@ META_FILE = "prepare_meta.json"
 
 @dataclass
 class PrepareConfig:
-    qa_files: list[str] = field(default_factory=list)  # CSV / JSONL / WikiMovies / MetaQA files (never test files)
+    qa_files: list[str] = field(default_factory=list)  # CSV/JSONL/WikiMovies/MetaQA; repeatable (never test files)
     hf_datasets: list[str] = field(default_factory=list)  # HF dataset ids (need the hub), e.g. HiTruong/movie_QA
-    catalogs: list[str] = field(default_factory=list)  # catalogs or the KB → metadata-derived QA pairs
-    lm_catalogs: list[str] = field(default_factory=list)  # catalogs whose plots become plain-text LM data
+    catalogs: list[str] = field(default_factory=list)  # catalogs or the KB → metadata-derived QA pairs; repeatable
+    lm_catalogs: list[str] = field(default_factory=list)  # catalogs whose plots become plain-text LM data; repeatable
     index_dir: str | None = None  # index for retrieved contexts; None → passages built from `catalogs`
     tokenizer: str | None = None  # model whose tokenizer and chat template render prompts; None → settings
     style: str = "rag"  # "rag" (RAG prompt with context), "plain" (question only) or "both"
     phrasings: int = 1  # metadata-derived questions per fact, each with a different phrasing
     max_answers: int = 10  # facts / reverse questions with more answers are skipped
     max_kb_pairs: int | None = None  # random cap on metadata-derived pairs (None = all)
-    relations: tuple[str, ...] | None = None  # metadata relations to ask about (None = all)
+    relations: tuple[str, ...] | None = None  # metadata relations to ask about, comma-separated (None = all)
     gold_share: float = 0.4  # RAG examples built from the gold passage plus distractors
     abstain_share: float = 0.1  # RAG examples without the gold passage, target = the abstention answer
     k: int | None = None  # passages per RAG prompt (None → settings.retrieval.k)
@@ -64,8 +73,6 @@ def collect_pairs(cfg: PrepareConfig, settings: Settings,
                   movies_by_catalog: dict[str, list]) -> tuple[list[Question], dict]:
     """All QA pairs from files, HF datasets and catalogs, without test questions (and their entities) and
     without the held-out evaluation sample of each question file."""
-    from training.kb_questions import kb_qa_pairs
-    from training.qa_pairs import TestGuard
 
     rng = random.Random(cfg.seed)
     asked: list[Question] = []
@@ -73,8 +80,6 @@ def collect_pairs(cfg: PrepareConfig, settings: Settings,
     for path in cfg.qa_files:
         pairs = read_qa_file(path)
         if cfg.holdout_per_type:
-            from evaluation.questions import select_questions
-
             sample = {id(p) for p in select_questions(pairs, stratify=True, per_type=cfg.holdout_per_type,
                                                        seed=cfg.holdout_seed)}
             held += [p for p in pairs if id(p) in sample]
@@ -117,8 +122,6 @@ def tokenize_example(example: dict, tokenizer) -> dict:
     """input_ids = prompt + completion (+ eos); labels = -100 on the prompt, token ids on the completion.
 
     The prompt is tokenized exactly as rag.generate.Generator does (special tokens only for base models)."""
-    from rag.prompt import is_chat_model
-
     add_special = not is_chat_model(tokenizer)
     prompt_ids = tokenizer(example["prompt"], add_special_tokens=add_special).input_ids if example["prompt"] else []
     answer_ids = tokenizer(example["completion"], add_special_tokens=False).input_ids
@@ -133,7 +136,7 @@ def tokenize_example(example: dict, tokenizer) -> dict:
 
 def tokenize_examples(dataset, tokenizer, max_length: int, progress: bool = False):
     """Tokenize a text dataset; examples longer than max_length are dropped (never cut mid-answer)."""
-    from datasets.utils.logging import disable_progress_bar, enable_progress_bar
+    from datasets.utils.logging import disable_progress_bar, enable_progress_bar  # deferred: heavy
 
     if not progress:
         disable_progress_bar()
@@ -149,11 +152,9 @@ def tokenize_examples(dataset, tokenizer, max_length: int, progress: bool = Fals
 
 def load_tokenizer(name: str | None, settings: Settings):
     """The tokenizer (and chat template) of the model that will be trained, resolved like the generator."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # deferred: heavy
 
-    from core.models import resolve_generator
 
-    from core.errors import ModelUnavailable
 
     spec = resolve_generator(settings.with_overrides(generator=name))
     try:
@@ -165,13 +166,11 @@ def load_tokenizer(name: str | None, settings: Settings):
     return tokenizer, spec
 
 
-def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, jsonl: bool = False,
+def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = False,
             tokenizer=None) -> dict:
     """Build train/validation examples and save them (datasets save_to_disk, or train/validation.jsonl)."""
-    from datasets import Dataset, DatasetDict
-    from tqdm.auto import tqdm
+    from datasets import Dataset, DatasetDict  # deferred: heavy
 
-    settings = settings or Settings()
     if cfg.style not in STYLES:
         raise DataError(f"unknown style '{cfg.style}' (use one of {', '.join(STYLES)})")
     if not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.lm_catalogs):
@@ -182,8 +181,6 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, 
         tokenizer, spec = load_tokenizer(cfg.tokenizer, settings)
         spec_name = spec.name
     rng = random.Random(cfg.seed)
-    from index.sources import combine, read_catalogs
-
     settings = settings.with_overrides(prompt_examples=cfg.prompt_examples)
     _check_template_fits(cfg, settings, tokenizer)
     movies_by_catalog = {r.path: r.movies for r in read_catalogs(cfg.catalogs, settings=settings)}
@@ -222,7 +219,6 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings | None = None, 
         for split in ("train", "validation") if any(s == split for s, _ in examples)
     })  # an empty split is left out (datasets cannot reload a 0-shard split)
     _save(data, out_dir, jsonl)
-    from rag.prompt import is_chat_model
 
     report.update({
         "out_dir": str(out_dir), "format": "jsonl" if jsonl else "arrow", "tokenizer": spec_name,
@@ -245,8 +241,6 @@ def prompt_settings(cfg: PrepareConfig, settings: Settings) -> dict:
 
 
 def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> None:
-    from rag.prompt import count_tokens, render_rag_prompt
-
     if cfg.style == "plain" or not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs):
         return
     bare = count_tokens(tokenizer, render_rag_prompt(tokenizer, "who directed Jaws?", [], settings))
@@ -257,22 +251,18 @@ def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> N
 
 def _make_renderer(cfg: PrepareConfig, settings: Settings, tokenizer, movies_by_catalog: dict) -> RagRenderer:
     if cfg.index_dir:
-        from index.store import load_index
-        from core.models import load_embedder
 
         return RagRenderer(tokenizer, settings, cfg.max_length, cfg.gold_share, cfg.abstain_share, cfg.k, cfg.seed,
                            index=load_index(cfg.index_dir, settings), embedder=load_embedder(settings=settings))
     if cfg.qa_files or cfg.hf_datasets:
         raise DataError("RAG examples for question files need retrieved contexts: pass --index (or --style plain)")
-    from index.passages import build_passages
-
     movies = [m for ms in movies_by_catalog.values() for m in ms]
     return RagRenderer(tokenizer, settings, cfg.max_length, cfg.gold_share, cfg.abstain_share, cfg.k, cfg.seed,
                        pool=build_passages(movies, settings))
 
 
 def _features():
-    from datasets import Features, Sequence, Value
+    from datasets import Features, Sequence, Value  # deferred: heavy
 
     return Features({
         "prompt": Value("string"), "completion": Value("string"), "add_eos": Value("bool"), "kind": Value("string"),
@@ -292,7 +282,7 @@ def _save(data, out_dir: str, jsonl: bool) -> None:
 
 def load_prepared(data_dir: str):
     """The DatasetDict written by `prepare` (save_to_disk folder or train/validation.jsonl)."""
-    from datasets import DatasetDict, load_dataset, load_from_disk
+    from datasets import DatasetDict, load_dataset, load_from_disk  # deferred: heavy
 
     folder = Path(data_dir)
     if (folder / "dataset_dict.json").exists():

@@ -5,22 +5,18 @@ from __future__ import annotations
 import random
 
 from core.config import Settings
-from training.kb_questions import gold_ref
-from core.records import Question
-
-
-def _norm(text: str) -> str:
-    from evaluation.metrics import normalize_answer
-
-    return normalize_answer(text)
+from core.records import PassageKind, Question
+from evaluation.metrics import normalize_answer
+from rag.prompt import ABSTAIN_ANSWER, format_answer, pack_passages, render_plain_prompt, render_rag_prompt
 
 
 def answers_in_context(answers: list[str], context: str) -> list[str]:
     """Gold answers that occur (whole words, normalised) in the context, in order of first occurrence."""
-    haystack = f" {_norm(context)} "
+    haystack = f" {normalize_answer(context)} "
     found = []
     for answer in dict.fromkeys(answers):
-        pos = haystack.find(f" {_norm(answer)} ") if _norm(answer) else -1
+        needle = normalize_answer(answer)
+        pos = haystack.find(f" {needle} ") if needle else -1
         if pos >= 0:
             found.append((pos, answer))
     return [a for _, a in sorted(found)]
@@ -45,15 +41,15 @@ class RagRenderer:
         self.k = k or settings.retrieval.k
         self.retriever = None
         if index is not None:
-            from rag.retrieve import Retriever
+            from rag.retrieve import Retriever  # deferred: faiss, only with an index
 
             self.retriever = Retriever(index, embedder, settings)
             pool = index.passages
         self.pool = pool or []
-        self.by_ref: dict[str, list] = {}
+        self.by_ref: dict[str, list] = {}  # passage_key(kind, name) without a part → the passages holding its facts
         for p in self.pool:
-            if p.kind in ("card", "person", "tag"):
-                self.by_ref.setdefault(gold_ref(p.kind, p.movie_id if p.kind == "card" else p.title), []).append(p)
+            if p.kind != PassageKind.PLOT:
+                self.by_ref.setdefault(p.ref, []).append(p)
         self.rng = random.Random(seed)
 
     def candidates(self, pairs: list[Question]) -> list[list]:
@@ -69,8 +65,6 @@ class RagRenderer:
         return out
 
     def render(self, pair: Question, retrieved: list) -> dict | None:
-        from rag.prompt import ABSTAIN_ANSWER, format_answer
-
         gold = [p for ref in pair.gold_keys for p in self.by_ref.get(ref, []) if _has_answer(p, pair.answers)]
         gold += [p for p in retrieved if p not in gold and _has_answer(p, pair.answers)]
         distractors = [p for p in retrieved if not _has_answer(p, pair.answers)]
@@ -103,8 +97,6 @@ class RagRenderer:
 
     def _render(self, pair: Question, passages: list, settings: Settings) -> tuple[str, list[str]]:
         """The pipeline's prompt, and the gold answers found in the passages that were packed into it."""
-        from rag.prompt import pack_passages, render_rag_prompt
-
         packed = pack_passages(self.tokenizer, pair.question, passages, settings)
         return render_rag_prompt(self.tokenizer, pair.question, passages, settings), \
             answers_in_context(pair.answers, "\n".join(packed))
@@ -120,8 +112,6 @@ def _example(prompt: str, completion: str, kind: str, pair: Question | None = No
 
 
 def render_plain(pair: Question, tokenizer, settings: Settings) -> dict:
-    from rag.prompt import format_answer, render_plain_prompt
-
     prompt = render_plain_prompt(tokenizer, pair.question, settings)
     return _example(prompt, _completion(prompt, format_answer(pair.answers)), "plain", pair)
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.config import Settings
-from training.data import load_prepared, read_meta, tokenize_examples
 from core.errors import DataError
+from core.models import GENERATOR_ALIASES, SMOLLM2_HUB_ID, load_generator, resolve_generator
+from training.data import load_prepared, read_meta, tokenize_examples
+from training.model_card import plot_loss_curve, write_model_card
 
 DEFAULT_BASE = "distilbert/distilgpt2"  # the seed recipe's base model
 
@@ -24,16 +28,16 @@ DEFAULT_BASE = "distilbert/distilgpt2"  # the seed recipe's base model
 @dataclass
 class FinetuneConfig:
     base: str = DEFAULT_BASE  # seed recipe base; any causal LM folder, hub id, or "smollm2" (bundled)
-    learning_rate: float = 5e-5  # seed recipe
+    learning_rate: float = 5e-5  # learning rate (seed recipe)
     optim: str = "adamw_torch"  # AdamW (seed recipe)
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     lr_scheduler: str = "linear"  # Trainer default: linear decay to 0
     warmup_steps: int = 0  # optimizer steps of linear warm-up
-    epochs: float = 3.0  # seed recipe
+    epochs: float = 3.0  # passes over the training data (seed recipe)
     per_device_batch: int = 4  # examples per forward pass
     grad_accum: int = 4  # 4 × 4 = effective batch 16 (seed recipe)
     max_length: int = 256  # tokens per example (seed recipe); longer examples are dropped, never cut
-    seed: int = 42  # seed recipe
+    seed: int = 42  # initialisation and shuffling seed (seed recipe)
     lora: bool = False  # train a LoRA adapter (peft) instead of all weights
     lora_r: int = 16  # LoRA rank
     lora_alpha: int = 32  # LoRA scaling numerator (scale = alpha / r)
@@ -48,7 +52,7 @@ class FinetuneConfig:
     keep_checkpoints: bool = False  # keep <out>/checkpoints after a run that finished
     resume: bool = False  # continue from the last checkpoint in <out>/checkpoints
     eval_batch: int = 8  # examples per evaluation forward pass
-    max_eval_examples: int | None = 200  # validation examples scored at each evaluation (None = all)
+    max_eval_examples: int | None = 200  # validation examples scored at each evaluation (0 or None = all)
     group_by_length: bool = True  # batch examples of similar length (less padding, faster on CPU)
 
     @property
@@ -57,7 +61,7 @@ class FinetuneConfig:
 
 
 def _time_limit_callback(max_minutes: float):
-    from transformers import TrainerCallback
+    from transformers import TrainerCallback  # deferred: heavy
 
     class TimeLimit(TrainerCallback):
         """Stops training (with a checkpoint) once `max_minutes` of training time have passed."""
@@ -80,7 +84,7 @@ def _time_limit_callback(max_minutes: float):
 
 
 def _perplexity_trainer():
-    from transformers import Trainer
+    from transformers import Trainer  # deferred: heavy
 
     class PerplexityTrainer(Trainer):
         """Adds perplexity = exp(loss) to every evaluation log (and so to log_history)."""
@@ -95,9 +99,7 @@ def _perplexity_trainer():
 
 def _log_to_stderr(trainer) -> None:
     """Without progress bars the Trainer prints its logs to stdout; keep stdout for the JSON report."""
-    import sys
-
-    from transformers import PrinterCallback, TrainerCallback
+    from transformers import PrinterCallback, TrainerCallback  # deferred: heavy
 
     class StderrPrinter(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -113,7 +115,7 @@ def perplexity(loss: float) -> float:
 
 
 def _collator(tokenizer):
-    from transformers import DataCollatorForSeq2Seq
+    from transformers import DataCollatorForSeq2Seq  # deferred: heavy
 
     # pads input_ids with pad (= eos) and labels with -100, so padding never counts in the loss
     return DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100, return_tensors="pt")
@@ -121,8 +123,6 @@ def _collator(tokenizer):
 
 def _load_base(base: str, settings: Settings):
     """(model, tokenizer, spec) through core.models, so a hub id offline fails with one line."""
-    from core.models import load_generator, resolve_generator
-
     run_settings = settings.with_overrides(generator=base)
     model, tokenizer, spec = load_generator(run_settings, resolve_generator(run_settings))
     tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
@@ -142,8 +142,6 @@ def _tokenized_splits(data, tokenizer, max_length: int, progress: bool):
 
 def _warn_on_tokenizer_mismatch(meta: dict, spec) -> None:
     """Prompts are rendered with one model's chat template; training another model on them is allowed but odd."""
-    import sys
-
     rendered_with = meta.get("tokenizer")
     if rendered_with and rendered_with not in (spec.name, spec.path, "custom tokenizer") and \
             not str(spec.path).endswith(str(rendered_with)):
@@ -152,20 +150,16 @@ def _warn_on_tokenizer_mismatch(meta: dict, spec) -> None:
 
 
 def _last_checkpoint(folder: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers.trainer_utils import get_last_checkpoint  # deferred: heavy
 
     return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
-def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Settings | None = None) -> dict:
+def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Settings) -> dict:
     """Train, evaluate (loss + perplexity), and save an HF folder with a model card; returns the report."""
-    import torch
+    import torch  # deferred: heavy
     from transformers import TrainingArguments
     from transformers.utils import logging as hf_logging
-
-    from training.model_card import plot_loss_curve, write_model_card
-
-    settings = settings or Settings()
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
@@ -185,7 +179,7 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
 
     trainable, total = _count_params(model)
     if cfg.lora:
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, get_peft_model  # deferred: heavy
         from transformers.pytorch_utils import Conv1D
 
         lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
@@ -295,9 +289,7 @@ def _step_of(checkpoint: str) -> int:
 
 def _portable_base(base: str) -> str:
     """The base as the adapter should name it: bundled aliases → hub id, folders → absolute path."""
-    from core.models import _GENERATOR_ALIASES, SMOLLM2_HUB_ID
-
-    if base in _GENERATOR_ALIASES:
+    if base in GENERATOR_ALIASES:
         return SMOLLM2_HUB_ID
     return str(Path(base).resolve()) if Path(base).is_dir() else base
 
@@ -308,7 +300,7 @@ def _count_params(model) -> tuple[int, int]:
 
 
 def _generation_config(model, tokenizer):
-    from transformers import GenerationConfig
+    from transformers import GenerationConfig  # deferred: heavy
 
     base = getattr(model, "get_base_model", lambda: model)()
     generation = getattr(base, "generation_config", None) or GenerationConfig()
@@ -319,15 +311,12 @@ def _generation_config(model, tokenizer):
 
 # ---------------------------------------------------------------- validation loss / perplexity report
 
-def evaluate_perplexity(model_dir: str, data_dir: str, settings: Settings | None = None, split: str = "validation",
+def evaluate_perplexity(model_dir: str, data_dir: str, settings: Settings, split: str = "validation",
                         max_length: int = 256, batch_size: int = 8) -> dict:
     """Loss and perplexity (exp(loss), answer tokens only) of a model folder on a prepared split."""
-    import tempfile
-
-    import torch
+    import torch  # deferred: heavy
     from transformers import TrainingArguments
 
-    settings = settings or Settings()
     model, tokenizer, spec = _load_base(model_dir, settings)
     data = load_prepared(data_dir)
     if split not in data or len(data[split]) == 0:

@@ -3,21 +3,20 @@
 `python -m training install RUN_DIR [--to DIR] [--dtype float16] [--eval-report FILE]` copies the files of the
 folder written by `finetune` (adapter or full model, tokenizer, prompt_settings.json, model card, loss curve and
 training report; not checkpoints/). Weights are stored in `--dtype`: float16 halves a float32 adapter, and
-core.models loads it onto the float32 base. The copy is written next to the target and renamed into place, so a
-failed install leaves the old one intact.
+core.models loads it onto the float32 base. The copy is written next to the target and swapped into place
+(core.fileio), so a failed install leaves the old one intact.
 """
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 from core.errors import InstallError
+from core.fileio import replace_dir, staging_dir
 
 WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors")
 DTYPES = ("float32", "float16", "bfloat16")
-
 
 
 def eval_section(report: dict) -> str:
@@ -39,8 +38,8 @@ def eval_section(report: dict) -> str:
 
 def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16", eval_report: str | None = None) -> dict:
     """Copy run_dir to target (atomically), casting floating-point weights to dtype; returns what was installed."""
-    import torch
-    from safetensors.torch import load_file, save_file
+    import torch  # deferred: heavy
+    from safetensors.torch import load_file, save_file  # deferred: imports torch
 
     run_dir, target = Path(run_dir), Path(target)
     weights = [run_dir / f for f in WEIGHT_FILES if (run_dir / f).is_file()]
@@ -50,9 +49,7 @@ def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16
         raise InstallError(f"{run_dir} has no prompt_settings.json; the pipeline would not know its prompt format")
     if dtype not in DTYPES:
         raise InstallError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
+    with staging_dir(target) as staging:
         for path in run_dir.iterdir():  # files only: checkpoints/ stay behind
             if path.is_file() and path.name not in WEIGHT_FILES:
                 shutil.copy2(path, staging / path.name)
@@ -65,17 +62,10 @@ def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16
             card = staging / "README.md"
             if card.is_file():
                 card.write_text(card.read_text() + eval_section(json.loads(Path(eval_report).read_text())))
-        old = target.with_name(f".{target.name}.old")
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    files = sorted(p.name for p in target.iterdir())
-    size = sum(p.stat().st_size for p in target.iterdir())
-    info = {"installed": str(target), "from": str(run_dir), "dtype": dtype, "files": files, "megabytes": round(size / 1e6, 2)}
-    (target / "install.json").write_text(json.dumps({k: v for k, v in info.items() if k != "installed"}, indent=2))
+        files = sorted(p.name for p in staging.iterdir())
+        size = sum(p.stat().st_size for p in staging.iterdir())
+        info = {"installed": str(target), "from": str(run_dir), "dtype": dtype, "files": files,
+                "megabytes": round(size / 1e6, 2)}
+        (staging / "install.json").write_text(json.dumps({k: v for k, v in info.items() if k != "installed"}, indent=2))
+        replace_dir(staging, target)
     return info

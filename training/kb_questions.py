@@ -6,8 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-from core.records import Movie
-from core.records import Question
+from core.records import Movie, PassageKind, Question, passage_key
 
 # {m} is the movie title; every phrasing asks for the same fact.
 FORWARD_TEMPLATES: dict[str, list[str]] = {
@@ -103,11 +102,6 @@ def _extra(movie: Movie, key: str) -> list[str]:
     return [value] if value and value.lower() != "unknown" else []
 
 
-def gold_ref(kind: str, name: str) -> str:
-    """Which passages hold a fact: "card:<movie id>", "person:<name>", "tag:<tag>" (see RagRenderer)."""
-    return f"{kind}:{name}" if kind == "card" else f"{kind}:{' '.join(name.lower().split())}"
-
-
 def kb_qa_pairs(
     movies: list[Movie],
     source: str,
@@ -140,7 +134,8 @@ def kb_qa_pairs(
         for rel, answers in _forward_facts(movie).items():
             answers = list(dict.fromkeys(a for a in answers if a))
             if rel in wanted and answers and len(answers) <= max_answers:
-                add(FORWARD_TEMPLATES[rel], "m", shown, movie.title, answers, rel, [gold_ref("card", movie.id)])
+                keys = [passage_key(PassageKind.CARD, movie.id)]
+                add(FORWARD_TEMPLATES[rel], "m", shown, movie.title, answers, rel, keys)
         for rel, names in (("director_to_movie", movie.directors), ("writer_to_movie", movie.writers),
                            ("actor_to_movie", movie.cast), ("tag_to_movie", movie.tags)):
             for name in dict.fromkeys(names):
@@ -151,6 +146,6 @@ def kb_qa_pairs(
             continue
         for name, films in table.items():
             if name and len(films) <= max_answers:
-                keys = [gold_ref("tag" if rel == "tag_to_movie" else "person", name)]
+                keys = [passage_key(PassageKind.TAG if rel == "tag_to_movie" else PassageKind.PERSON, name)]
                 add(REVERSE_TEMPLATES[rel], "p", name, name, films, rel, keys)
     return pairs

@@ -4,13 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 
 def plot_loss_curve(log_history: list[dict], path: Path) -> str | None:
     """Train loss and validation loss (with perplexity on a second axis) against optimizer steps."""
-    import matplotlib
+    import matplotlib  # deferred: heavy
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: heavy
 
     train = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "eval_loss" not in h]
     evals = [(h["step"], h["eval_loss"]) for h in log_history if "eval_loss" in h]
@@ -34,14 +36,10 @@ def plot_loss_curve(log_history: list[dict], path: Path) -> str | None:
 
 
 def _exp(x):
-    import numpy as np
-
     return np.exp(np.clip(x, -50, 50))
 
 
 def _log(x):
-    import numpy as np
-
     return np.log(np.clip(x, 1e-12, None))
 
 

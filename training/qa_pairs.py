@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from core import models  # module attribute: tests replace models.hub_reachable
 from core.errors import DataError
 from core.config import REPO_ROOT, Settings
 from core.records import Question
+from evaluation.metrics import normalize_answer
 from evaluation.questions import read_questions
 
 # The benchmark test files (relative to the shared data folder) that training must never see.
@@ -26,9 +28,6 @@ TEST_QUESTION_FILES = (
 TEST_ENTITY_FILES = ("wikimovies/questions/wiki_entities_test.txt", "metaqa/1-hop/qa_test.txt")
 DEFAULT_SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 _MAX_ENTITY_WORDS = 12  # longest entity name (in words) matched against test questions
-
-
-
 
 
 def refuse_test_file(path: str) -> None:
@@ -55,12 +54,10 @@ def _pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:
 
 def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -> list[Question]:
     """QA pairs from a Hugging Face dataset id (e.g. HiTruong/movie_QA); only when the hub is reachable."""
-    from core.models import hub_reachable
-
-    if not hub_reachable(settings.models.hub_timeout_s):
+    if not models.hub_reachable(settings.models.hub_timeout_s):
         raise DataError(f"dataset '{dataset_id}' needs the Hugging Face hub, which cannot be reached; "
                         f"export it to CSV/JSONL and pass it with --qa")
-    from datasets import load_dataset
+    from datasets import load_dataset  # deferred: heavy
 
     try:
         data = load_dataset(dataset_id, split=split)
@@ -82,12 +79,6 @@ def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -
 
 # ---------------------------------------------------------------- test-set guard
 
-def _words(text: str) -> str:
-    from evaluation.metrics import normalize_answer
-
-    return normalize_answer(text)
-
-
 class TestGuard:
     """Knows the test questions (exact, normalised) and the texts whose word n-grams are test topic entities."""
 
@@ -100,11 +91,11 @@ class TestGuard:
 
     def with_questions(self, questions: list[str], name: str = "held-out questions") -> "TestGuard":
         """A new guard that also keeps out these questions and their topic entities (e.g. an eval sample)."""
-        normalised = [_words(q) for q in questions]
+        normalised = [normalize_answer(q) for q in questions]
         return TestGuard(self.questions | set(normalised), self.entity_texts + normalised, self.files + [name])
 
     def is_test_question(self, question: str) -> bool:
-        return _words(question) in self.questions
+        return normalize_answer(question) in self.questions
 
     def test_entities(self, entities: set[str]) -> set[str]:
         """The subset of (normalised) entity names that occur as whole words in a test question."""
@@ -120,13 +111,13 @@ class TestGuard:
 
     def filter(self, pairs: list[Question], exclude_entities: bool) -> tuple[list[Question], dict[str, int]]:
         """Drop pairs asking a test question; with exclude_entities, also derived pairs about a test entity."""
-        derived = {_words(p.entity) for p in pairs if p.entity and p.source.startswith("kb:")}
+        derived = {normalize_answer(p.entity) for p in pairs if p.entity and p.source.startswith("kb:")}
         blocked = self.test_entities(derived) if exclude_entities else set()
         kept, dropped = [], {"test_question": 0, "test_entity": 0}
         for pair in pairs:
             if self.is_test_question(pair.question):
                 dropped["test_question"] += 1
-            elif pair.source.startswith("kb:") and pair.entity and _words(pair.entity) in blocked:
+            elif pair.source.startswith("kb:") and pair.entity and normalize_answer(pair.entity) in blocked:
                 dropped["test_entity"] += 1
             else:
                 kept.append(pair)
@@ -149,7 +140,7 @@ def _load_test_guard(shared_dir: str) -> TestGuard | None:
     for rel, path in ((f, root / f) for f in TEST_QUESTION_FILES):
         if not path.exists():
             continue
-        normalised = [_words(q.question) for q in read_questions(str(path))]
+        normalised = [normalize_answer(q.question) for q in read_questions(str(path))]
         questions.update(normalised)
         if rel in TEST_ENTITY_FILES:
             entity_texts.extend(normalised)

@@ -2,8 +2,9 @@ import csv
 
 import pytest
 
-from rag.__main__ import main
+from cli.main import rag_main as main
 from evaluation.compare import compare_runs
+from core.config import Settings
 from core.errors import CompareError
 
 COLUMNS = ["id", "type", "question", "entity", "gold", "rag_answer", "rag_hits@1", "rag_any_hit", "rag_em", "rag_f1",
@@ -29,7 +30,7 @@ def test_compare_pairs_by_question_and_reports_b_minus_a(tmp_path):
     b = write_run(tmp_path / "b", [("year", "when was X released?", "1999", 1.0, 0.8),  # another order
                                    ("director", "who directed Y?", "Bo", 1.0, 0.9),
                                    ("director", "who directed X?", "Ann", 1.0, 0.7)])
-    result = compare_runs(a, b)
+    result = compare_runs(a, b, settings=Settings())
     overall = result["overall"]
     assert overall["n"] == 3 and result["only_a"] == 1 and result["only_b"] == 0
     assert overall["hits@1"]["a"] == pytest.approx(1 / 3) and overall["hits@1"]["b"] == 1.0
@@ -44,10 +45,10 @@ def test_compare_errors_are_one_line(tmp_path, capsys):
     a = write_run(tmp_path / "a", [("t", "q1", "g", 1.0, 0.5)])
     b = write_run(tmp_path / "b", [("t", "q2", "g", 1.0, 0.5)])
     with pytest.raises(CompareError, match="share no questions"):
-        compare_runs(a, b)
+        compare_runs(a, b, settings=Settings())
     with pytest.raises(CompareError, match="no 'plain' answers"):
-        compare_runs(a, b, mode="plain")
-    assert main(["compare", str(a), str(tmp_path / "missing")]) == 1
+        compare_runs(a, b, mode="plain", settings=Settings())
+    assert main(["compare", str(a), str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "per_question.csv not found" in err and "\n" not in err
 

@@ -1,7 +1,6 @@
 """End-to-end evaluation on a fake pipeline (fixed answers), the CLI's error path, and BERTScore with the real MiniLM."""
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from types import SimpleNamespace
@@ -10,7 +9,8 @@ import pytest
 
 from evaluation import bertscore as B
 from core.config import Settings
-from evaluation.evaluate import add_eval_arguments, main_eval, parse_modes, run_evaluation
+from cli.main import rag_main
+from evaluation.evaluate import parse_modes, run_evaluation
 from evaluation.questions import select_questions
 from core.records import Question
 from core.errors import QuestionsError
@@ -65,7 +65,7 @@ def test_run_evaluation_end_to_end(tmp_path, minilm_baseline):
     settings = Settings().with_overrides(progress=False, batch_size=1, k=5, bootstrap_resamples=200)
     pipeline = FakePipeline()
     report = run_evaluation(pipeline, QUESTIONS, ["rag", "plain"], tmp_path / "out", settings)
-    assert pipeline.calls == [("rag", 4), ("plain", 4)]  # batch_size 1 → chunks of 4 questions
+    assert pipeline.calls == [("rag", 4), ("plain", 4)]  # one ask_batch call per mode (it chunks by itself)
 
     rag, plain = report["rag"], report["plain"]
     for key in ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "recall@k", "mrr",
@@ -118,16 +118,14 @@ def test_select_questions_and_modes():
 
 
 def test_main_eval_bad_questions_is_one_line_error(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    add_eval_arguments(parser)
-    args = parser.parse_args(["--questions", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o"), "--no-progress"])
-    assert main_eval(args, Settings()) == 1
+    argv = ["eval", "--questions", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert rag_main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not found" in err and "Traceback" not in err
 
 
 def test_bertscore_minilm_scores_and_rescaling(minilm_baseline):
-    spec = B.resolve_bertscore("minilm")
+    spec = B.resolve_bertscore(Settings(), "minilm")
     assert spec.num_layers == 6 and spec.custom_baseline
     scorer = B.BertScore(spec, progress=False)
     out = scorer.score(["Christopher Nolan", "a shark attacks a beach town", ""],
@@ -139,7 +137,7 @@ def test_bertscore_minilm_scores_and_rescaling(minilm_baseline):
 def test_bertscore_baseline_table():
     table = B.compute_baseline(B.corpus_sentences(["Jaws (1975). A shark terrorises a beach town.",
                                                    "Directed by Christopher Nolan. Starring Leonardo DiCaprio."]),
-                               B.resolve_bertscore("minilm"), n_pairs=20, progress=False)
+                               B.resolve_bertscore(Settings(), "minilm"), n_pairs=20, progress=False)
     assert list(table.columns) == ["LAYER", "P", "R", "F"] and list(table["LAYER"]) == list(range(7))
     assert ((table[["P", "R", "F"]] > 0) & (table[["P", "R", "F"]] < 1)).all().all()
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from index.build import add_to_index, build_index, clean_stale, ensure_index, swap_in
+from filelock import FileLock
+
+from core.fileio import clean_stale, replace_dir
+from index.build import add_to_index, build_index, ensure_index
 from core.errors import CatalogError, IndexLoadError
 from index.store import load_index, read_manifest
 from tests.index.conftest import FakeEmbedder, snapshot, write_sample_csv
@@ -185,13 +188,12 @@ _CHILD = textwrap.dedent("""
             print("EMBEDDING", flush=True)
             time.sleep(60)
 
-    real_swap = b.swap_in
     def slow_swap(tmp, target):
         print("SWAPPING", flush=True)
         time.sleep(60)
     embedder = Slow() if {stage!r} == "embedding" else FakeEmbedder()
     if {stage!r} == "swap":
-        b.swap_in = slow_swap
+        b.replace_dir = slow_swap
     b.build_index([{source!r}], {out!r}, Settings().with_overrides(progress=False), embedder=embedder)
 """)
 
@@ -239,11 +241,11 @@ def test_fallback_swap_recovered_after_crash(built, settings, monkeypatch):
     index = load_index(folder, settings)
     assert index.manifest["movies"] == 5 and {k: v for k, v in snapshot(folder).items() if k != "<siblings>"} == {
         k: v for k, v in before.items() if k != "<siblings>"}
-    monkeypatch.setattr("index.build._exchange", lambda a, b: False)
+    monkeypatch.setattr("core.fileio._exchange", lambda a, b: False)
     tmp = folder.parent / ".index.tmp-1-x"
     tmp.mkdir()
     (tmp / "marker").write_text("new")
-    swap_in(tmp, folder)
+    replace_dir(tmp, folder)
     assert (folder / "marker").exists() and not old.exists() and not tmp.exists()
 
 
@@ -254,7 +256,8 @@ def test_stale_temp_folders_cleaned(built):
     stale = folder.parent / f".{folder.name}.tmp-{dead.pid}-abc"
     live = folder.parent / f".{folder.name}.tmp-{os.getpid()}-abc"
     stale.mkdir(), live.mkdir()
-    assert clean_stale(folder) == [stale] and live.exists()
+    with FileLock(live.with_name(live.name + ".lock")):  # a live build holds its staging folder's lock
+        assert clean_stale(folder) == [stale] and live.exists()
 
 
 # ---------------------------------------------------------------- ensure_index

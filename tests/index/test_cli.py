@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.__main__ import main
+from cli.main import index_main as main
 from tests.index.conftest import FakeEmbedder, snapshot
 
 REPO = Path(__file__).resolve().parents[2]

@@ -103,3 +103,27 @@ def test_other_embedder_refused(built, settings, tmp_path):
     with pytest.raises(IndexLoadError, match="dim 384, the embedder makes dim 8"):
         load_index(built, settings, FakeEmbedder(dim=8))
     load_index(built, settings, FakeEmbedder())  # same embedder and dim: fine
+
+
+def test_bm25_tokenizer_and_indexes_from_before_it(built, settings):
+    """bm25s.Tokenizer splits like the former regex tokenizer, and an index whose BM25 was built from that
+    tokenizer's string tokens (schema 1, before bm25s.Tokenizer) answers queries exactly as a new one does."""
+    import re
+
+    import bm25s
+
+    from index.store import MovieIndex, bm25_tokenizer
+
+    text = "Who directed M, Jaws (1975) and Schindler's List? The film's 2nd-unit crew!"
+    old = [t for t in re.findall(r"(?u)\b\w+\b", text.lower()) if t not in set(bm25s.stopwords.STOPWORDS_EN)]
+    assert bm25_tokenizer().tokenize([text], return_as="string", show_progress=False) == [old]
+
+    index = load_index(built, settings)
+    legacy = bm25s.BM25()
+    legacy.index([[t for t in re.findall(r"(?u)\b\w+\b", p.text.lower()) if t not in set(bm25s.stopwords.STOPWORDS_EN)]
+                  or ["<empty>"] for p in index.passages], show_progress=False)
+    before = MovieIndex(index.passages, index.vectors, index.manifest, index.faiss, legacy)
+    queries = ["the of and", "Spielberg shark", "who directed Inception?", "zzyzx", "Jaws"]  # stopwords, unknown words
+    (s_new, i_new), (s_old, i_old) = index.bm25_search(queries, 4), before.bm25_search(queries, 4)
+    assert i_new.tolist() == i_old.tolist() and np.allclose(s_new, s_old)
+    assert (i_new[0] == -1).all() and (i_new[3] == -1).all() and (i_new[1] >= 0).any()

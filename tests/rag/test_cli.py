@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-import rag.__main__ as cli
+from cli import answer_cmd
+from cli.main import rag_main
 from core.config import REPO_ROOT
 
 
@@ -20,7 +21,7 @@ def patched(monkeypatch, tiny_pipeline):
         calls.append((index_dir, need_index, settings))
         return tiny_pipeline
 
-    monkeypatch.setattr(cli, "load_pipeline", fake_load)
+    monkeypatch.setattr(answer_cmd, "load_pipeline", fake_load)
     return calls
 
 
@@ -56,7 +57,7 @@ def test_missing_index_is_a_one_line_error(tmp_path):
 
 
 def test_ask_json(patched, capsys):
-    assert cli.main(["ask", "Who directed Jaws?", "--index", "somewhere", "--k", "3", "--json"]) == 0
+    assert rag_main(["ask", "Who directed Jaws?", "--index", "somewhere", "--k", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["question"] == "Who directed Jaws?" and data["mode"] == "rag"
     assert len(data["sources"]) == 3 and data["sources"][0]["title"] == "Jaws"
@@ -65,19 +66,19 @@ def test_ask_json(patched, capsys):
 
 
 def test_ask_plain_needs_no_index(patched, capsys):
-    assert cli.main(["ask", "Who directed Jaws?", "--mode", "plain", "--json"]) == 0
+    assert rag_main(["ask", "Who directed Jaws?", "--mode", "plain", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["sources"] == []
     assert patched[0][1] is False
 
 
 def test_ask_empty_question_is_a_clear_error(patched, capsys):
-    assert cli.main(["ask", "  ", "--index", "x"]) == 1
+    assert rag_main(["ask", "  ", "--index", "x"]) == 2
     assert capsys.readouterr().err.startswith("error: the question is empty")
 
 
 def test_chat_survives_empty_lines_and_ctrl_c_and_quits_on_exit(patched, monkeypatch, capsys):
     rest = feed(monkeypatch, ["", "   ", KeyboardInterrupt(), "Who directed Jaws?", "exit", "never read"])
-    assert cli.main(["chat", "--index", "x"]) == 0
+    assert rag_main(["chat", "--index", "x"]) == 0
     out = capsys.readouterr().out
     assert out.count("bot> ") == 1 and "sources: Jaws (1975)" in out
     assert rest == ["never read"]
@@ -85,7 +86,7 @@ def test_chat_survives_empty_lines_and_ctrl_c_and_quits_on_exit(patched, monkeyp
 
 def test_chat_quits_on_eof(patched, monkeypatch):
     feed(monkeypatch, ["Who directed Jaws?"])
-    assert cli.main(["chat", "--index", "x"]) == 0
+    assert rag_main(["chat", "--index", "x"]) == 0
 
 
 def test_chat_ctrl_c_during_an_answer_returns_to_the_prompt(patched, monkeypatch, capsys, tiny_pipeline):
@@ -95,11 +96,11 @@ def test_chat_ctrl_c_during_an_answer_returns_to_the_prompt(patched, monkeypatch
 
     monkeypatch.setattr(tiny_pipeline, "ask_stream", interrupted)
     feed(monkeypatch, ["Who directed Jaws?", "exit"])
-    assert cli.main(["chat", "--index", "x"]) == 0
+    assert rag_main(["chat", "--index", "x"]) == 0
     assert "(interrupted)" in capsys.readouterr().out
 
 
 def test_plot(patched, capsys):
-    assert cli.main(["plot", "A lonely robot", "--genre", "Comedy", "--max-new-tokens", "5", "--seed", "1"]) == 0
+    assert rag_main(["plot", "A lonely robot", "--genre", "Comedy", "--max-new-tokens", "5", "--seed", "1"]) == 0
     assert capsys.readouterr().out.startswith("A lonely robot")
     assert patched[0][1] is False

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from rag.pipeline import Pipeline, find_span, trained_prompt_settings
+from rag.pipeline import MODES, Pipeline, find_span, trained_prompt_settings
 from rag.prompt import ABSTAIN_ANSWER
 
 TIMINGS = {"retrieve_s", "prompt_s", "generate_s", "total_s"}
@@ -59,10 +59,66 @@ def test_ask_batch_keeps_order_and_abstains(tiny_pipeline):
 def test_plot_continues_the_opening(tiny_pipeline):
     text = tiny_pipeline.plot("A lonely robot", genre="Comedy", max_new_tokens=6, seed=1)
     assert text.startswith("A lonely robot")
-    answer = tiny_pipeline.ask("A lonely robot", mode="plot", max_new_tokens=6, seed=1)
-    assert answer.mode == "plot" and answer.sources == [] and answer.text.startswith("A lonely robot")
+    with pytest.raises(ValueError, match="mode"):  # plot continuation is its own operation, not a mode of ask
+        tiny_pipeline.ask("A lonely robot", mode="plot", max_new_tokens=6, seed=1)
     streamed = list(tiny_pipeline.plot_stream("A lonely robot", max_new_tokens=6, temperature=0.0))
     assert streamed[-1] == tiny_pipeline.plot("A lonely robot", max_new_tokens=6, temperature=0.0)
+
+
+def test_a_plot_does_not_stop_at_a_newline(tiny_pipeline, monkeypatch):
+    seen = []
+    monkeypatch.setattr(tiny_pipeline.generator, "generate", lambda prompts, **o: seen.append(o) or ["more"])
+    assert tiny_pipeline.plot("A lonely robot") == "A lonely robot more"
+    assert seen[0]["stop"] == ()
+
+
+QUESTIONS = ["Who directed Jaws?", "Who wrote Inception?", "How do I bake sourdough bread at home?",
+             "Which thriller has a big fish?", "Who starred in Scarface 1983?", "Who directed The Dark Knight?"]
+
+
+def _same(a, b) -> bool:
+    return (a.question, a.mode, a.text, a.items, a.sources, a.abstained) == (b.question, b.mode, b.text, b.items,
+                                                                             b.sources, b.abstained)
+
+
+@pytest.mark.parametrize("mode", ["rag", "plain"])
+def test_ask_is_ask_batch_of_one(tiny_pipeline, mode):
+    for question in QUESTIONS:
+        assert _same(tiny_pipeline.ask(question, mode=mode), tiny_pipeline.ask_batch([question], mode=mode)[0])
+    filters = dict(years=(1970, 1990), genres=["Thriller"])
+    assert _same(tiny_pipeline.ask(QUESTIONS[0], mode=mode, **filters),
+                 tiny_pipeline.ask_batch([QUESTIONS[0]], mode=mode, **filters)[0])
+    batched = tiny_pipeline.ask_batch(QUESTIONS, mode=mode)  # one padded batch answers as one-by-one
+    singles = [tiny_pipeline.ask(q, mode=mode) for q in QUESTIONS]
+    assert [(a.text, a.items) for a in batched] == [(a.text, a.items) for a in singles]
+
+
+def test_ask_batch_filters_like_ask(tiny_pipeline):
+    answer = tiny_pipeline.ask_batch(["Which film is about a shark?"], years=(2000, 2020))[0]
+    assert all(s.year is None or 2000 <= s.year <= 2020 for s in answer.sources if s.kind != "person")
+    assert "Jaws" not in {s.title for s in answer.sources}
+
+
+@pytest.mark.parametrize("mode", ["rag", "plain"])
+def test_stream_answer_equals_ask(tiny_pipeline, mode):
+    for question in QUESTIONS:
+        *steps, (text, streamed) = tiny_pipeline.ask_stream(question, mode=mode)
+        assert all(a is None for _, a in steps) and text == streamed.text
+        assert _same(streamed, tiny_pipeline.ask(question, mode=mode))
+        assert {"first_token_s", *TIMINGS} <= set(streamed.timings)
+
+
+def test_ask_batch_timings_are_per_question(tiny_pipeline):
+    answers = tiny_pipeline.ask_batch(QUESTIONS[:3], progress=False)
+    for answer in answers:
+        assert TIMINGS <= set(answer.timings)
+        parts = sum(answer.timings[k] for k in TIMINGS - {"total_s"})
+        assert answer.timings["total_s"] == pytest.approx(parts, abs=1e-3)
+    assert answers[2].abstained and answers[2].timings["generate_s"] == 0.0  # the generator was not called for it
+
+
+def test_modes_are_question_answering_only():
+    assert MODES == ("rag", "plain")
 
 
 def test_bad_input_is_a_clear_error(tiny_pipeline):

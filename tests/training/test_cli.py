@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from core.config import REPO_ROOT
-from training.__main__ import main
+from cli.main import training_main as main
 
 
 def _run(capsys, argv: list[str]) -> tuple[int, str, str]:

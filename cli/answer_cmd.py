@@ -1,0 +1,117 @@
+"""`ask`, `chat` and `plot`: answer questions and continue plots over a loaded pipeline (rag.pipeline)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.config import Settings
+from core.flags import add_settings_flags, settings_from_args
+
+EXIT_WORDS = {"exit", "quit", ":q", "/exit", "/quit"}
+ANSWER_SECTIONS = ("retrieval", "prompt", "decoding", "answer")  # every knob of the answer flow is a flag
+ANSWER_FIELDS = ("index_dir", "generator", "seed", "progress")
+MODE_HELP = "rag (default): answer from retrieved passages; plain: the model alone (the baseline)"
+
+
+def add_answer_settings(parser: argparse.ArgumentParser, sections: tuple[str, ...] = ()) -> None:
+    """The settings flags of everything that answers questions (ask, chat, eval)."""
+    add_settings_flags(parser, sections=ANSWER_SECTIONS + sections, fields=ANSWER_FIELDS)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    ask = sub.add_parser("ask", help="answer one question", description="Answer one question with its sources.")
+    ask.add_argument("question")
+    ask.add_argument("--mode", choices=("rag", "plain"), default="rag", help=MODE_HELP)
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    add_answer_settings(ask)
+    ask.set_defaults(run=run_ask)
+    chat = sub.add_parser("chat", help="interactive chat",
+                          description="Ask questions in a loop; 'exit' or Ctrl-D quits.")
+    chat.add_argument("--mode", choices=("rag", "plain"), default="rag", help=MODE_HELP)
+    add_answer_settings(chat)
+    chat.set_defaults(run=run_chat)
+    plot = sub.add_parser("plot", help="continue a movie plot", description="Continue a movie plot from an opening.")
+    plot.add_argument("prompt")
+    plot.add_argument("--genre", help="condition the plot on a genre, e.g. Horror")
+    add_settings_flags(plot, sections=("plot",), fields=("generator", "seed", "progress"),
+                       aliases={"plot_max_new_tokens": "--max-new-tokens", "plot_temperature": "--temperature",
+                                "plot_repetition_penalty": "--repetition-penalty"})
+    plot.set_defaults(run=run_plot)
+
+
+def load_pipeline(settings: Settings, index_dir: str | None, need_index: bool = True):
+    """rag.pipeline.load_pipeline; a seam the CLI tests replace with a tiny in-memory pipeline."""
+    from rag.pipeline import load_pipeline as load  # deferred: heavy (torch), `--help` should not wait for it
+
+    return load(settings, index_dir, need_index)
+
+
+def print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    print(answer.text)
+    used = [s for s in answer.sources if s.used]
+    if used:
+        print("\nSources:")
+        for i, s in enumerate(used, start=1):
+            year = f" ({s.year})" if s.year and s.kind != "person" else ""
+            print(f"  [{i}] {s.title}{year} · {s.kind} · {s.stage} · {s.score:.3f}")
+    print(f"\n({answer.timings.get('total_s', 0):.2f} s, {answer.generator})", file=sys.stderr)
+
+
+def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
+    """Read questions until 'exit' or EOF; Ctrl-C drops the current answer, a bad question prints an error."""
+    out = stdout or sys.stdout
+    print("Movie chat: ask about films. Type 'exit' or press Ctrl-D to quit.", file=out)
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            print(file=out)
+            return 0
+        except KeyboardInterrupt:
+            print("\n(type 'exit' or press Ctrl-D to quit)", file=out)
+            continue
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in EXIT_WORDS:
+            return 0
+        print("bot> ", end="", flush=True, file=out)
+        shown, answer = "", None
+        try:
+            for text, answer in pipeline.ask_stream(question, mode=mode):
+                print(text[len(shown):], end="", flush=True, file=out)
+                shown = text
+        except KeyboardInterrupt:
+            print(" (interrupted)", file=out)
+            continue
+        except ValueError as exc:  # e.g. a question over the length limit: say so and keep chatting
+            print(f"error: {exc}", file=out)
+            continue
+        print(file=out)
+        if answer is not None and answer.sources and not answer.abstained:
+            names = [f"{s.title}" + (f" ({s.year})" if s.year else "") for s in answer.sources if s.used][:3]
+            print(f"     sources: {'; '.join(names)}", file=out)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    pipeline = load_pipeline(settings, args.index_dir, need_index=args.mode == "rag")
+    print_answer(pipeline.ask(args.question, mode=args.mode, k=args.k), args.json)
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    pipeline = load_pipeline(settings_from_args(args), args.index_dir, need_index=args.mode == "rag")
+    return chat_loop(pipeline, args.mode)
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    pipeline = load_pipeline(settings_from_args(args), None, need_index=False)
+    # explicit too: the pipeline may have been loaded with other settings (a fine-tuned model's prompt format)
+    print(pipeline.plot(args.prompt, genre=args.genre, seed=args.seed, max_new_tokens=args.plot_max_new_tokens,
+                        temperature=args.plot_temperature, repetition_penalty=args.plot_repetition_penalty))
+    return 0

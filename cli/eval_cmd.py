@@ -1,0 +1,70 @@
+"""`eval` (RAG against plain answers on a questions file) and `compare` (two eval runs, question by question)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cli.answer_cmd import add_answer_settings
+from core.flags import add_settings_flags, settings_from_args
+from evaluation.compare import compare_runs, markdown
+from evaluation.evaluate import MODES, markdown_summary, parse_modes, run_evaluation
+from evaluation.questions import FORMATS, load_questions, select_questions
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("eval", help="evaluate RAG vs plain on a questions file",
+                        description="Evaluate RAG against plain answers: accuracy, BERTScore, retrieval, abstention, "
+                                    "latency and paired-bootstrap deltas, written to --out.")
+    add_eval_arguments(ev)
+    ev.set_defaults(run=run_eval)
+    cmp = sub.add_parser("compare", help="compare two eval runs question by question (e.g. two generators)",
+                         description="B minus A on the questions two `eval` runs share, with paired bootstrap CIs.")
+    cmp.add_argument("run_a", help="eval --out folder of the reference run (A)")
+    cmp.add_argument("run_b", help="eval --out folder of the other run (B)")
+    cmp.add_argument("--mode", choices=MODES, default="rag", help="which answers to compare (default: rag)")
+    cmp.add_argument("--out", help="also write the comparison as JSON to this file")
+    add_settings_flags(cmp, fields=("bootstrap_resamples", "seed"))
+    cmp.set_defaults(run=run_compare)
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--questions", required=True, help="questions file (WikiMovies, MetaQA, JSONL or CSV)")
+    parser.add_argument("--format", choices=FORMATS, help="questions format (default: detected)")
+    parser.add_argument("--limit", type=int, help="evaluate a seeded random sample of N questions")
+    parser.add_argument("--stratify", action="store_true", help="sample evenly across question types (--per-type)")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated modes: rag, plain (default: both)")
+    parser.add_argument("--out", required=True, help="folder for report.json, report.md, per_question.csv, eval.png")
+    add_answer_settings(parser, sections=("eval",))
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    modes = parse_modes(args.modes)
+    qset = load_questions(args.questions, args.format)
+    per_type = args.per_type or (None if args.limit else settings.eval.per_type)  # --limit alone: plain sample
+    questions = select_questions(qset.questions, args.limit, args.stratify, per_type, settings.run.seed)
+    skipped = f", skipped {sum(qset.skipped.values())} malformed lines" if qset.skipped else ""
+    print(f"questions: {len(questions)} of {len(qset.questions)} from {qset.path} ({qset.format}{skipped})",
+          file=sys.stderr)
+    from rag.pipeline import load_pipeline  # deferred: heavy (torch)
+
+    pipeline = load_pipeline(settings, args.index_dir)
+    meta = {"questions_file": qset.path, "format": qset.format, "questions_read": len(qset.questions),
+            "skipped_lines": qset.skipped, "stratify": args.stratify,
+            "per_type": per_type if args.stratify else None, "limit": args.limit}
+    report = run_evaluation(pipeline, questions, modes, args.out, settings, meta=meta)
+    print(markdown_summary(report))
+    print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_question.csv, answers.jsonl, eval.png)")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    result = compare_runs(args.run_a, args.run_b, settings=settings_from_args(args), mode=args.mode)
+    print(markdown(result))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        print(f"\nwrote {args.out}")
+    return 0

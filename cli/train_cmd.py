@@ -1,0 +1,86 @@
+"""`train prepare|finetune|perplexity|install`: training data, fine-tuning, perplexity and installing a model
+(training.data, training.finetune, training.install; torch loads only when a command runs). The PrepareConfig and
+FinetuneConfig flags are generated from their fields, like the settings flags."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from core.flags import add_config_flags, add_settings_flags, config_from_args, settings_from_args
+from training.data import STYLES, PrepareConfig, prepare
+from training.finetune import FinetuneConfig, evaluate_perplexity, finetune
+from training.install import DTYPES, install_model
+
+DESCRIPTION = """Prepare training data, fine-tune a causal LM on it, measure perplexity, install the result.
+
+  prepare --qa dev.txt --catalog kb.txt.gz --index indexes/wikimovies --out data/train
+  finetune --base distilbert/distilgpt2 --data data/train --out models/x [--lora]
+  perplexity --model models/x --data data/train
+  install models/x          # becomes the default generator (ModelConfig.finetuned_generator)
+"""
+RUN_FIELDS = ("progress", "num_threads")
+PREPARE_ALIASES = {"qa_files": "--qa", "hf_datasets": "--hf-dataset", "catalogs": "--catalog",
+                   "lm_catalogs": "--lm-catalog"}
+FINETUNE_ALIASES = {"learning_rate": "--lr", "per_device_batch": "--batch"}
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    prep = sub.add_parser("prepare", help="build training data (QA, metadata-derived, RAG-rendered, LM text)",
+                          description="Build training data: QA pairs rendered with the RAG prompts, plus LM text.")
+    prep.add_argument("--out", required=True, help="output folder (datasets save_to_disk, or JSONL with --jsonl)")
+    prep.add_argument("--jsonl", action="store_true", help="write train.jsonl / validation.jsonl instead of arrow")
+    group = prep.add_argument_group("training data (training.data.PrepareConfig)")
+    add_config_flags(group, PrepareConfig, aliases=PREPARE_ALIASES, choices={"style": STYLES})
+    group.add_argument("--keep-test-entities", dest="exclude_test_entities", action="store_false", default=None,
+                       help="same as --no-exclude-test-entities (test questions themselves always stay out)")
+    prep.set_defaults(run=run_prepare)
+    fine = sub.add_parser("finetune", help="fine-tune a causal LM with the HF Trainer (full or --lora)",
+                          description="Fine-tune a causal LM on `prepare` data with the HF Trainer (full or --lora).")
+    fine.add_argument("--data", required=True, help="folder written by `prepare`")
+    fine.add_argument("--out", required=True, help="output model folder")
+    add_config_flags(fine.add_argument_group("fine-tuning (training.finetune.FinetuneConfig)"), FinetuneConfig,
+                     aliases=FINETUNE_ALIASES)
+    fine.set_defaults(run=run_finetune)
+    ppl = sub.add_parser("perplexity", help="validation loss and perplexity of a model on prepared data")
+    ppl.add_argument("--model", required=True, help="model folder (full model or adapter) or hub id")
+    ppl.add_argument("--data", required=True, help="folder written by `prepare`")
+    ppl.add_argument("--split", default="validation", help="dataset split (default: validation)")
+    ppl.add_argument("--max-length", type=int, default=256, help="tokens per example (default: 256)")
+    ppl.add_argument("--batch", type=int, default=8, help="examples per forward pass (default: 8)")
+    ppl.set_defaults(run=run_perplexity)
+    for p in (prep, fine, ppl):
+        add_settings_flags(p, fields=RUN_FIELDS)
+    inst = sub.add_parser("install", help="install a fine-tuned model folder as the default generator")
+    inst.add_argument("run_dir", help="folder written by `finetune`")
+    inst.add_argument("--dtype", choices=DTYPES, default="float16",
+                      help="dtype of the stored weights (default: float16, half the size of float32)")
+    inst.add_argument("--eval-report", help="an eval report.json to keep next to the model as eval_report.json")
+    add_settings_flags(inst, fields=("finetuned_generator",), aliases={"finetuned_generator": "--to"})
+    inst.set_defaults(run=run_install)
+
+
+def _report(report: dict) -> int:
+    print(json.dumps(report, indent=2, default=str))  # stdout holds only the JSON report
+    return 0
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    report = prepare(config_from_args(args, PrepareConfig), args.out, settings_from_args(args), jsonl=args.jsonl)
+    report.pop("config", None)
+    return _report(report)
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    report = finetune(config_from_args(args, FinetuneConfig), args.data, args.out, settings_from_args(args))
+    return _report({k: v for k, v in report.items() if k not in ("config", "evaluations")})
+
+
+def run_perplexity(args: argparse.Namespace) -> int:
+    return _report(evaluate_perplexity(args.model, args.data, settings_from_args(args), split=args.split,
+                                       max_length=args.max_length, batch_size=args.batch))
+
+
+def run_install(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    return _report(install_model(args.run_dir, settings.models.finetuned_generator, args.dtype, args.eval_report))
+
