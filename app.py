@@ -14,10 +14,10 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
-from core.config import Settings  # noqa: E402
-from core.flags import add_settings_flags, run_command, settings_from_args  # noqa: E402
-from core.models import resolve_generator  # noqa: E402
-from rag.ui import PREVIEW_COLUMNS, Demo  # noqa: E402
+from core.config import Settings
+from core.flags import add_settings_flags, run_command, settings_from_args
+from core.models import resolve_generator
+from rag.ui import PREVIEW_COLUMNS, Demo
 
 EXAMPLES = [  # answerable from data/sample_movies.csv
     "Who directed Jaws?",

@@ -18,7 +18,7 @@ import shlex
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.common import SHARED_DATA, benchmark_questions, machine_info, peak_rss_mb, rss_mb
@@ -93,9 +93,9 @@ def run(args) -> dict:
     # everything imported now, not mid-run (a module edited meanwhile could no longer match the others)
     from benchmarks import answers, build, levers, memory, naive, onnx_encoder, retrieval
     from benchmarks.report import check_targets, headline
+    from core.models import load_embedder, load_generator, resolve_generator
     from index.build import ensure_index
     from index.store import load_index
-    from core.models import load_embedder, load_generator, resolve_generator
 
     settings = settings_from_args(args)
     progress, seed, out = settings.run.progress, settings.run.seed, Path(args.out)
@@ -113,7 +113,7 @@ def run(args) -> dict:
     started = time.perf_counter()
     sections: dict = {}
     result = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-              "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
+              "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
               "settings": dataclasses.asdict(settings), "sections": sections}
 
     last = [started]
@@ -134,7 +134,7 @@ def run(args) -> dict:
         _log(message, progress)
         try:
             value = fn()
-        except Exception as exc:  # noqa: BLE001 - later sections still run; the error is in the JSON
+        except Exception as exc:
             value = {"error": f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"}
             result.setdefault("failed_sections", []).append(name)
             print(f"warning: {name} failed: {value['error']}", file=sys.stderr)
@@ -196,7 +196,7 @@ def run(args) -> dict:
             workdir_ctx.cleanup()
     result["process_peak_rss_mb"] = peak_rss_mb()
     result["machine"]["load_avg_at_end"] = machine_info()["load_avg_1_5_15"]
-    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["wall_s"] = round(time.perf_counter() - started, 1)
     _write(out, result)
     return result

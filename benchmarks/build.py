@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from benchmarks.build_vs_encode import measure, parse_args
+from core.config import Settings
 from index.build import add_to_index
 from index.store import load_index
-from core.config import Settings
 
 _WORDS = ("Silent Midnight Crimson Harbor Iron Garden Velvet Storm Hollow Echo Paper Moon Glass River Last Winter "
           "Golden Shadow Broken Compass Northern Light Secret Tide Burning Orchard Distant Signal Wild Lantern").split()

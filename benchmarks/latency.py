@@ -119,8 +119,8 @@ def measure(args: argparse.Namespace) -> int:
 
     import torch  # deferred: heavy
 
-    from index.store import load_index
     from core.models import load_embedder
+    from index.store import load_index
 
     settings = settings_from_args(args, Settings().with_overrides(progress=False))
     if settings.run.num_threads:

@@ -118,7 +118,7 @@ def bench_levers(index, embedder, model, tokenizer, settings: Settings, question
         try:
             pipelines = {n: _pipeline(chosen[n], index, embedder, model, tokenizer, settings) for n in names_in_pass}
             timed = run_interleaved(pipelines, chosen, questions, progress)
-        except Exception as exc:  # noqa: BLE001 - one failing lever must not sink the run
+        except Exception as exc:
             for n in names_in_pass:
                 results.setdefault(n, {"what": chosen[n].what, "error": f"{type(exc).__name__}: {exc}"})
             continue

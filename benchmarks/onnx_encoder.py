@@ -79,7 +79,7 @@ def try_st_backend(model_dir: str) -> str:
     try:
         SentenceTransformer(model_dir, device="cpu", backend="onnx")
         return "ok"
-    except Exception as exc:  # noqa: BLE001 - the message is the finding
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:240]}"
 
 
@@ -100,7 +100,7 @@ def bench_onnx(embedder, queries: list[str], passages: list[str], batch_size: in
         start = time.perf_counter()
         onnx_enc = OnnxEncoder(embedder, tmp)
         result.update({"onnxruntime": onnxruntime.__version__, "export_s": round(time.perf_counter() - start, 2)})
-        torch_q = lambda q: embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)  # noqa: E731
+        torch_q = lambda q: embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         times = {"torch": [], "onnx": []}
         for fn in (torch_q, onnx_enc.encode):
             fn(queries[0])

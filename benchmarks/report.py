@@ -71,7 +71,7 @@ def _fmt(value) -> str:
 def table(rows: list[tuple], headers: tuple) -> str:
     cells = [tuple(_fmt(c) for c in r) for r in rows]
     widths = [max([len(str(h))] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 

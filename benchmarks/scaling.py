@@ -16,9 +16,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchmarks.common import rss_mb, stats, time_each
+from core.config import Settings
 from core.records import Passage
 from index.store import MovieIndex, make_bm25, make_faiss
-from core.config import Settings
 from rag.retrieve import Retriever
 
 _ADJ = ("silent crimson iron velvet hollow golden broken northern secret burning distant wild last lost "
@@ -48,7 +48,7 @@ def synthetic_passages(n: int, seed: int = 0) -> list[Passage]:
         if i % 3 == 0:
             title = f"The {rng.choice(_ADJ).title()} {rng.choice(_NOUN).title()} {i // 3}"
             year = rng.randint(1930, 2024)
-            who = lambda: f"{rng.choice(_NAMES)} {rng.choice(_NAMES)}"  # noqa: E731
+            who = lambda: f"{rng.choice(_NAMES)} {rng.choice(_NAMES)}"
             text = (f"{title} ({year}). Directed by {who()}. Starring {who()}, {who()}. "
                     f"Genre: {rng.choice(_GENRES)}.")
             out.append(Passage(key=f"card:{i}", kind="card", title=title, text=text, year=year, movie_id=str(i // 3)))

@@ -21,9 +21,10 @@ import textwrap
 import tokenize
 import types
 import typing
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, Field
 from dataclasses import fields as dataclass_fields
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from core.config import Settings, field_owners
 from core.errors import ConfigError, MovieRagError

@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.config import Settings
 from core.errors import ModelUnavailable
 from core.fileio import replace_dir, staging_dir
-from core.config import Settings
 
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -86,7 +86,7 @@ def _load_embedder_cached(path: str):
 
     try:
         return SentenceTransformer(path, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+    except Exception as exc:
         raise ModelUnavailable(f"cannot load embedder '{path}': {str(exc).splitlines()[0]}") from exc
 
 
@@ -242,7 +242,7 @@ def load_generator(settings: Settings, spec: GeneratorSpec | None = None):
             model = PeftModel.from_pretrained(model, spec.adapter).merge_and_unload()
     except ModelUnavailable:
         raise
-    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+    except Exception as exc:
         raise ModelUnavailable(f"cannot load generator '{spec.name}': {str(exc).splitlines()[0]}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # seed recipe: pad = eos

@@ -102,7 +102,7 @@ class BertScore:
         try:
             self.scorer = BERTScorer(model_type=spec.path, num_layers=spec.num_layers, lang="en",
                                      all_layers=all_layers, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+        except Exception as exc:
             raise ModelUnavailable(f"cannot load BERTScore model '{spec.name}': {str(exc).splitlines()[0]}") from exc
         baseline_exists = spec.baseline is not None and Path(spec.baseline).exists()
         self.baseline = _load_baseline(spec.baseline, spec.num_layers) if baseline_exists else None

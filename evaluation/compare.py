@@ -10,9 +10,9 @@ import csv
 import math
 from pathlib import Path
 
+from core.config import Settings
 from core.errors import CompareError
 from evaluation import metrics as M
-from core.config import Settings
 
 COMPARE_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled"]
 

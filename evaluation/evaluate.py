@@ -12,10 +12,10 @@ import math
 import time
 from pathlib import Path
 
-from evaluation import metrics as M
 from core.config import Settings
-from core.records import Question
 from core.errors import QuestionsError
+from core.records import Question
+from evaluation import metrics as M
 
 MODES = ("rag", "plain")
 SUMMARY_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "bertscore_p", "bertscore_r",

@@ -1,1 +1,3 @@
-"""Movie catalogs → Movie records → passages → a FAISS + BM25 index on disk."""
+"""Catalog files → Movie records → passages → a FAISS + BM25 index on disk: format detection and field
+normalisation (`formats`, `sources`), passages (`passages`), the on-disk store and its load checks (`store`),
+and the atomic build and upsert-by-hash add (`build`)."""

@@ -10,23 +10,23 @@ from __future__ import annotations
 import hashlib
 import platform
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from core import models  # module attribute: tests replace models.load_embedder
+from core.config import Settings
+from core.errors import CatalogError, IndexLoadError
+from core.fileio import replace_dir, staging_dir, writer_lock
+from core.records import Movie, Passage
 from index.formats import merge_movies
 from index.passages import build_passages
-from core.records import Movie, Passage
-from core.errors import CatalogError, IndexLoadError
 from index.sources import CatalogRead, combine, read_bytes, read_catalogs
 from index.store import SCHEMA_VERSION, MovieIndex, check_embedder, load_index, load_movies, read_manifest, save_index
-from core.fileio import replace_dir, staging_dir, writer_lock
-from core.config import Settings
-from core import models  # module attribute: tests replace models.load_embedder
 
 Progress = Callable[[int, int], None]
 ENCODE_CHUNK = 2048  # passages per encode() call; calls only exist to drive the progress bar and callback
@@ -95,7 +95,7 @@ def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, source
         "passage_settings": {"plot_chunk_words": settings.index.plot_chunk_words,
                              "person_card_films": settings.index.person_card_films, "tag_cards": settings.index.tag_cards},
         "sources": sources,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
 

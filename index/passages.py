@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from core.records import Movie, Passage, PassageKind, key_text, passage_key
 from core.config import Settings
+from core.records import Movie, Passage, PassageKind, key_text, passage_key
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 ROLES = (("directors", "director of"), ("writers", "writer of"), ("cast", "actor in"))

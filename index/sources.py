@@ -19,12 +19,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from index.formats import (FORMAT_NAMES, clean_text, column_key, detect_columns, format_by_name, frame_to_movies,
-                           generic_format, merge_movies, parse_year, title_case_genres)
 from core import models  # module attribute: tests replace models.hub_reachable
-from core.records import Movie, key_text
-from core.errors import CatalogError
 from core.config import Settings
+from core.errors import CatalogError
+from core.records import Movie, key_text
+from index.formats import (
+    FORMAT_NAMES,
+    clean_text,
+    column_key,
+    detect_columns,
+    format_by_name,
+    frame_to_movies,
+    generic_format,
+    merge_movies,
+    parse_year,
+    title_case_genres,
+)
 
 KB_RELATIONS = {
     "directed_by": "directors", "written_by": "writers", "starred_actors": "cast", "has_genre": "genres",
@@ -301,7 +311,7 @@ def _read_hf(dataset_id: str, path: str, settings: Settings) -> CatalogRead:
         import datasets  # deferred: heavy, and only for hf: sources
 
         df = datasets.load_dataset(dataset_id, split="train").to_pandas()
-    except Exception as exc:  # noqa: BLE001 - any hub/dataset failure is one line
+    except Exception as exc:
         raise CatalogError(f"{path}: cannot load dataset ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
     return _read_table(df, "hf", path, path, settings, Counter())
 

@@ -9,11 +9,10 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from core.records import Movie, Passage
-
 from core.errors import IndexLoadError
 from core.fileio import recover_dir
 from core.models import embedder_hash
+from core.records import Movie, Passage
 
 BM25_SPLITTER = r"(?u)\b\w+\b"  # every word, one-character ones too ("M", "X" of "Malcolm X", years)
 
@@ -215,7 +214,7 @@ def check_embedder(manifest: dict, index_dir, settings=None, embedder=None) -> N
 def load_movies(index_dir: str | Path) -> list[Movie]:
     try:
         return movies_from_frame(pd.read_parquet(Path(index_dir) / "movies.parquet"))
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a corrupt index
+    except Exception as exc:
         raise IndexLoadError(f"{index_dir}: corrupt movies.parquet ({str(exc).splitlines()[0] if str(exc) else exc})") from exc
 
 
@@ -234,7 +233,7 @@ def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieInde
         faiss_index = faiss.read_index(str(folder / current))
         current = "bm25"
         bm25 = bm25s.BM25.load(str(folder / current), allow_pickle=False, show_progress=False)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a corrupt index
+    except Exception as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IndexLoadError(f"{index_dir}: corrupt index file {current} ({detail})") from exc
     n, dim = len(passages), manifest.get("dim")

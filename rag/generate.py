@@ -14,8 +14,14 @@ import threading
 from collections.abc import Iterator
 
 import torch
-from transformers import (DynamicCache, GenerationConfig, StoppingCriteria, StoppingCriteriaList, StopStringCriteria,
-                          TextIteratorStreamer)
+from transformers import (
+    DynamicCache,
+    GenerationConfig,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    StopStringCriteria,
+    TextIteratorStreamer,
+)
 
 from core.config import Settings
 from core.errors import ConfigError
@@ -151,7 +157,7 @@ class Generator:
         if unknown:
             raise TypeError(f"unknown generation options: {sorted(unknown)}")
         s = self.settings
-        get = lambda name: overrides[name] if overrides.get(name) is not None else getattr(s.decoding, name)  # noqa: E731
+        get = lambda name: overrides[name] if overrides.get(name) is not None else getattr(s.decoding, name)
         max_new = int(get("max_new_tokens"))
         if max_new < 1:
             raise ValueError("max_new_tokens must be at least 1")
@@ -221,7 +227,7 @@ class Generator:
         def work() -> None:
             try:
                 self._run([ids], prefix, config, stop, streamer=streamer, cancel=cancel)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            except BaseException as exc:
                 errors.append(exc)
                 streamer.end()
 

@@ -18,8 +18,18 @@ from tqdm.auto import tqdm
 from core.config import Settings
 from core.records import PassageKind, Stage
 from rag.generate import Generator
-from rag.prompt import (ABSTAIN_ANSWER, build_rag_prompt, is_abstention, prompt_prefix, strip_special_tokens,
-                        render_plain_prompt, render_plot_prompt, snap_to_context, split_answer, truncate_tokens)
+from rag.prompt import (
+    ABSTAIN_ANSWER,
+    build_rag_prompt,
+    is_abstention,
+    prompt_prefix,
+    render_plain_prompt,
+    render_plot_prompt,
+    snap_to_context,
+    split_answer,
+    strip_special_tokens,
+    truncate_tokens,
+)
 from rag.retrieve import Retrieval, Retriever
 
 MODES = ("rag", "plain")
@@ -97,7 +107,7 @@ class Pipeline:
         self.swap_index(index)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Pipeline":
+    def from_settings(cls, settings: Settings) -> Pipeline:
         """Load the embedder, the generator and the index at settings.index.index_dir (built from the sample if absent)."""
         return load_pipeline(settings)
 
@@ -299,7 +309,7 @@ class Pipeline:
                        repetition_penalty=s.plot.plot_repetition_penalty, stop=())
         options.update({k: v for k, v in gen_overrides.items() if v is not None})
         rendered = render_plot_prompt(self.tokenizer, opening, genre, s)
-        joiner = lambda cont: opening + ("" if not cont or cont[0] in " ,.;:!?'" else " ") + cont  # noqa: E731
+        joiner = lambda cont: opening + ("" if not cont or cont[0] in " ,.;:!?'" else " ") + cont
         if not _stream:
             yield joiner(self.generator.generate([rendered], **options)[0])
             return
@@ -313,9 +323,9 @@ def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: 
     """The index first (a bad folder fails fast), then the embedder and the generator with the prompt format it
     was trained with. An explicit `index_dir` is loaded as is (never rebuilt); without one, the index at
     settings.index.index_dir is used, built from the sample catalog if absent. need_index=False: plain/plot only."""
+    from core.models import load_embedder, load_generator
     from index.build import ensure_index
     from index.store import load_index
-    from core.models import load_embedder, load_generator
 
     index = embedder = None
     if need_index:

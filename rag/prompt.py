@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from core.records import Passage
 from core.config import Settings
+from core.records import Passage
 
 ABSTAIN_ANSWER = "The movie catalog does not cover this question."
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz
 
+from core.config import Settings
 from core.records import Passage, PassageKind, Stage, normalize
 from index.store import MovieIndex
-from core.config import Settings
 
 _LINKS = {PassageKind.CARD: Stage.TITLE_LINK, PassageKind.PERSON: Stage.PERSON_LINK,
           PassageKind.TAG: Stage.TAG_LINK}  # passage kind → the stage of a hit linked by its name
@@ -95,7 +95,7 @@ class Retriever:
             return [Retrieval([], 0.0, False) for _ in questions]
         filtered = bool(years or genres)
         n_cand = self.settings.retrieval.candidates * (10 if filtered else 1)
-        keep = lambda row: self._passes(row, years, genres)  # noqa: E731
+        keep = lambda row: self._passes(row, years, genres)
         # Exact links first: with settings.retrieval.lazy_dense a linked question skips query encoding and FAISS.
         exact = [self.link(q) for q in questions]
         todo = [i for i, links in enumerate(exact) if not (self.settings.retrieval.lazy_dense and links)]

@@ -8,8 +8,8 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from core.config import Settings
 from core.fileio import replace_dir, staging_dir
@@ -114,7 +114,7 @@ class Demo:
                     genres=list(genres) if genres else None, **gen_overrides(temperature, top_p, max_new_tokens)):
                 if answer is None:
                     yield text or "…"
-        except Exception as exc:  # noqa: BLE001 - the page shows one line; the log keeps the trace
+        except Exception as exc:
             log.exception("ask failed")
             yield f"Sorry, that failed: {one_line(exc)}"
             return
@@ -148,7 +148,7 @@ class Demo:
                         used = f"\n\nSources: {titles}" if mode == "rag" and titles else ""
                         done[mode] = f"{answer.text}\n\n*Latency: {format_timings(answer.timings)}*{used}"
                     yield done["rag"], done["plain"]
-            except Exception as exc:  # noqa: BLE001 - one line on the page, the trace in the log
+            except Exception as exc:
                 log.exception("compare (%s) failed", mode)
                 done[mode] = f"Sorry, that failed: {one_line(exc)}"
                 yield done["rag"], done["plain"]
@@ -163,7 +163,7 @@ class Demo:
         overrides = gen_overrides(temperature, None, max_new_tokens)
         try:
             yield from self.pipeline.plot_stream(prompt.strip(), genre=genre or None, **overrides)
-        except Exception as exc:  # noqa: BLE001 - one line on the page, the trace in the log
+        except Exception as exc:
             log.exception("plot failed")
             yield f"Sorry, that failed: {one_line(exc)}"
 
@@ -194,7 +194,7 @@ class Demo:
             try:
                 fmt = detect_format(path)
                 read = read_catalog(path, fmt, self.settings)
-            except Exception as exc:  # noqa: BLE001 - shown to the user as one line
+            except Exception as exc:
                 lines.append(f"- **{name}**: error: {one_line(exc, [path])}")
                 continue
             skipped = ", ".join(f"{n} {why}" for why, n in read.skipped.items() if n)
@@ -208,8 +208,8 @@ class Demo:
                      on_progress: Callable[[int, int], None] | None = None) -> str:
         """Rebuild (or extend) an index from uploads in self.uploads_dir and swap it in once loaded.
         Any failure leaves the live index serving and returns a one-line error."""
-        from index.build import add_to_index, build_index
         from core.errors import CatalogError, IndexLoadError
+        from index.build import add_to_index, build_index
         from index.store import load_index
 
         if not paths:
@@ -232,7 +232,7 @@ class Demo:
             self.pipeline.swap_index(new_index)
             self.live_dir = target
             return f"Done: {done} in {report.get('seconds', 0):.1f} s; the new index is now serving."
-        except Exception as exc:  # noqa: BLE001 - user errors are one line; the old index keeps serving
+        except Exception as exc:
             if not isinstance(exc, (CatalogError, IndexLoadError, OSError, ValueError)):
                 log.exception("index update failed")
             return f"error: {one_line(exc, list(paths))} (the previous index is still serving)"

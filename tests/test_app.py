@@ -230,8 +230,9 @@ def _free_port() -> int:
 
 
 def test_gradio_app_serves_the_callbacks_over_loopback():
-    import app
     from gradio_client import Client
+
+    import app
 
     ui = app.build_ui(Demo(FakePipeline(), Settings()))
     ui.queue(default_concurrency_limit=2, max_size=8)

@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
+from core.config import Settings
 from index.passages import build_passages
 from index.store import MovieIndex
-from core.config import Settings
 
 
 @pytest.fixture(autouse=True, scope="module")

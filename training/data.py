@@ -159,7 +159,7 @@ def load_tokenizer(name: str | None, settings: Settings):
     spec = resolve_generator(settings.with_overrides(generator=name))
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
-    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one line
+    except Exception as exc:
         raise ModelUnavailable(f"cannot load tokenizer of '{spec.name}': {str(exc).splitlines()[0]}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # seed recipe: pad = eos

@@ -10,8 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from core import models  # module attribute: tests replace models.hub_reachable
-from core.errors import DataError
 from core.config import REPO_ROOT, Settings
+from core.errors import DataError
 from core.records import Question
 from evaluation.metrics import normalize_answer
 from evaluation.questions import read_questions
@@ -61,7 +61,7 @@ def read_hf_dataset(dataset_id: str, settings: Settings, split: str = "train") -
 
     try:
         data = load_dataset(dataset_id, split=split)
-    except Exception as exc:  # noqa: BLE001 - any hub/loader failure becomes one line
+    except Exception as exc:
         raise DataError(f"cannot load dataset '{dataset_id}': {str(exc).splitlines()[0]}") from exc
     q_col = _pick_column(data.column_names, ("question", "questions", "query", "input", "prompt"))
     a_col = _pick_column(data.column_names, ("answer", "answers", "output", "response"))
@@ -89,7 +89,7 @@ class TestGuard:
         self.entity_texts = entity_texts
         self.files = files
 
-    def with_questions(self, questions: list[str], name: str = "held-out questions") -> "TestGuard":
+    def with_questions(self, questions: list[str], name: str = "held-out questions") -> TestGuard:
         """A new guard that also keeps out these questions and their topic entities (e.g. an eval sample)."""
         normalised = [normalize_answer(q) for q in questions]
         return TestGuard(self.questions | set(normalised), self.entity_texts + normalised, self.files + [name])

@@ -15,8 +15,8 @@ from core.config import REPO_ROOT, Settings
 from core.errors import ModelUnavailable
 from core.flags import config_from_args, settings_from_args
 from evaluation.questions import FORMATS
-from training.finetune import FinetuneConfig
 from training.data import PrepareConfig
+from training.finetune import FinetuneConfig
 
 COMMANDS = ("index", "ask", "chat", "plot", "eval", "compare", "train", "serve")
 

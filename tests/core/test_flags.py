@@ -9,8 +9,14 @@ import pytest
 
 from core.config import Settings
 from core.errors import ConfigError, ModelUnavailable
-from core.flags import (add_config_flags, add_settings_flags, config_from_args, field_comments, run_command,
-                        settings_from_args)
+from core.flags import (
+    add_config_flags,
+    add_settings_flags,
+    config_from_args,
+    field_comments,
+    run_command,
+    settings_from_args,
+)
 
 
 @dataclass

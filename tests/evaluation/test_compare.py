@@ -3,9 +3,9 @@ import csv
 import pytest
 
 from cli.main import rag_main as main
-from evaluation.compare import compare_runs
 from core.config import Settings
 from core.errors import CompareError
+from evaluation.compare import compare_runs
 
 COLUMNS = ["id", "type", "question", "entity", "gold", "rag_answer", "rag_hits@1", "rag_any_hit", "rag_em", "rag_f1",
            "rag_bertscore_f1", "rag_bertscore_f1_rescaled"]

@@ -7,13 +7,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from evaluation import bertscore as B
-from core.config import Settings
 from cli.main import rag_main
+from core.config import Settings
+from core.errors import QuestionsError
+from core.records import Question
+from evaluation import bertscore as B
 from evaluation.evaluate import parse_modes, run_evaluation
 from evaluation.questions import select_questions
-from core.records import Question
-from core.errors import QuestionsError
 
 QUESTIONS = [
     Question("who directed Jaws?", ["Steven Spielberg"], "movie_to_director", "Jaws"),

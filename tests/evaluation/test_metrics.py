@@ -5,10 +5,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.records import Passage
-from evaluation.metrics import (any_hit, exact_match, hits_at_1, mrr, normalize_answer, paired_bootstrap, recall_at_k,
-                         retrieval_rank, token_f1)
-from core.records import Question
+from core.records import Passage, Question
+from evaluation.metrics import (
+    any_hit,
+    exact_match,
+    hits_at_1,
+    mrr,
+    normalize_answer,
+    paired_bootstrap,
+    recall_at_k,
+    retrieval_rank,
+    token_f1,
+)
 
 
 def test_normalize_answer():

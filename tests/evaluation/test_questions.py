@@ -8,8 +8,7 @@ import pytest
 
 from core.errors import QuestionsError
 from core.records import Question
-from evaluation.questions import (detect_format, load_questions, match_template, read_questions,
-                           stratified_sample)
+from evaluation.questions import detect_format, load_questions, match_template, read_questions, stratified_sample
 from tests.conftest import require_shared
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.records import Movie
 from core.config import Settings
+from core.records import Movie
 
 SAMPLE_COLUMNS = ["title", "year", "directors", "writers", "cast", "genres", "runtime", "premise"]
 

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from filelock import FileLock
 
+from core.errors import CatalogError, IndexLoadError
 from core.fileio import clean_stale, replace_dir
 from index.build import add_to_index, build_index, ensure_index
-from core.errors import CatalogError, IndexLoadError
 from index.store import load_index, read_manifest
 from tests.index.conftest import FakeEmbedder, snapshot, write_sample_csv
 

@@ -1,9 +1,9 @@
 """Passages: metadata cards, titled plot chunks, person cards, tag cards; stable keys and hashes."""
 from __future__ import annotations
 
-from index.passages import build_passages, card_text, chunk_words
-from core.records import Movie
 from core.config import Settings
+from core.records import Movie
+from index.passages import build_passages, card_text, chunk_words
 
 S = Settings().with_overrides(progress=False)
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from index.formats import clean_text, parse_number, parse_year, split_list
 from core.errors import CatalogError
+from index.formats import clean_text, parse_number, parse_year, split_list
 from index.sources import detect_format, read_catalog, read_catalogs
 from tests.conftest import require_shared
 from tests.index.conftest import write_sample_csv

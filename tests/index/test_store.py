@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from index.build import build_index
 from core.errors import IndexLoadError
-from index.store import load_index, load_movies, read_manifest
+from index.build import build_index
 from index.sources import read_catalog
+from index.store import load_index, load_movies, read_manifest
 from tests.index.conftest import FakeEmbedder
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.passages import build_passages
-from core.records import Movie, Passage
-from index.store import MovieIndex
 from core.config import Settings
+from core.records import Movie, Passage
+from index.passages import build_passages
+from index.store import MovieIndex
 
 
 def hand_passages(movies: list[Movie]) -> list[Passage]:

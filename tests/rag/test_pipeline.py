@@ -164,7 +164,7 @@ def test_find_span():
 
 
 def test_swap_index(tiny_pipeline, mem_index, embedder):
-    from tests.rag.conftest import hand_passages, make_index, _movies
+    from tests.rag.conftest import _movies, hand_passages, make_index
 
     small = make_index(hand_passages(_movies()[:2]), embedder)
     tiny_pipeline.swap_index(small)
@@ -175,9 +175,9 @@ def test_swap_index(tiny_pipeline, mem_index, embedder):
 @pytest.fixture(scope="module")
 def wikimovies_small(embedder):
     """A small in-memory index of real WikiMovies KB cards: Jaws, Nolan's films and a few others."""
+    from core.config import Settings
     from index.passages import build_passages
     from index.sources import read_catalogs
-    from core.config import Settings
     from tests.conftest import require_shared
     from tests.rag.conftest import make_index
 

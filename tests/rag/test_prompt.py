@@ -2,10 +2,21 @@ from __future__ import annotations
 
 import pytest
 
-from core.records import Passage
 from core.config import Settings
-from rag.prompt import (count_tokens, format_answer, is_chat_model, pack_passages, prompt_budget, prompt_prefix,
-                        render_plain_prompt, render_plot_prompt, render_rag_prompt, snap_to_context, split_answer)
+from core.records import Passage
+from rag.prompt import (
+    count_tokens,
+    format_answer,
+    is_chat_model,
+    pack_passages,
+    prompt_budget,
+    prompt_prefix,
+    render_plain_prompt,
+    render_plot_prompt,
+    render_rag_prompt,
+    snap_to_context,
+    split_answer,
+)
 
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")

@@ -80,7 +80,7 @@ def test_rrf_order_and_stages(retriever, mem_index):
     dense = [(a, 0.9), (b, 0.8), (c, 0.7)]
     sparse = [c, d, a]
     r = retriever._combine("zzz qqq", dense, sparse, k=4, years=None, genres=None)
-    rrf = lambda *ranks: sum(1 / (60 + x) for x in ranks)  # noqa: E731
+    rrf = lambda *ranks: sum(1 / (60 + x) for x in ranks)
     expected = sorted({a: rrf(1, 3), b: rrf(2), c: rrf(3, 1), d: rrf(2)}.items(), key=lambda kv: -kv[1])
     assert [rows_key for rows_key in keys(r)] == [mem_index.passages[i].key for i, _ in expected]
     stages = {h.passage.key: h.stage for h in r.hits}

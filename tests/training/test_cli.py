@@ -6,8 +6,8 @@ import math
 import subprocess
 import sys
 
-from core.config import REPO_ROOT
 from cli.main import training_main as main
+from core.config import REPO_ROOT
 
 
 def _run(capsys, argv: list[str]) -> tuple[int, str, str]:

@@ -6,12 +6,12 @@ import json
 import pytest
 
 from core.config import Settings
+from core.errors import DataError
 from tests.conftest import require_shared
 from training.data import PrepareConfig, load_prepared, prepare, read_meta, tokenize_example
 from training.examples import answers_in_context, lm_examples
 from training.kb_questions import FORWARD_TEMPLATES, REVERSE_TEMPLATES, kb_qa_pairs
 from training.qa_pairs import read_hf_dataset, read_qa_file
-from core.errors import DataError
 
 
 @pytest.fixture
@@ -144,9 +144,8 @@ def test_prepare_refuses_a_prompt_that_cannot_fit(tmp_path, catalog_csv, tiny_gp
 def test_no_overlap_with_test_questions(tmp_path, tiny_gpt2_dir):
     """Training data from WikiMovies dev + the KB never asks a WikiMovies or MetaQA test question,
     nor a question of the held-out dev evaluation sample."""
-    from evaluation.questions import select_questions
     from evaluation.metrics import normalize_answer
-    from evaluation.questions import read_questions
+    from evaluation.questions import read_questions, select_questions
 
     dev = require_shared("wikimovies", "questions", "wiki_entities_dev.txt")
     kb = require_shared("wikimovies", "kb.txt.gz")

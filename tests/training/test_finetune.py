@@ -49,8 +49,8 @@ def test_full_finetune_writes_hf_folder_and_card(tmp_path, prepared_dir, tiny_gp
 
 
 def test_saved_model_loads_back_and_generates(tmp_path, prepared_dir, tiny_gpt2_dir):
-    from rag.generate import Generator
     from core.models import load_generator
+    from rag.generate import Generator
 
     out = tmp_path / "model"
     finetune(FinetuneConfig(base=str(tiny_gpt2_dir), **FAST), str(prepared_dir), str(out), Settings().with_overrides(progress=False))
@@ -62,8 +62,8 @@ def test_saved_model_loads_back_and_generates(tmp_path, prepared_dir, tiny_gpt2_
 
 
 def test_lora_adapter_trains_saves_and_loads(tmp_path, prepared_dir, tiny_gpt2_dir):
-    from rag.generate import Generator
     from core.models import load_generator
+    from rag.generate import Generator
 
     out = tmp_path / "lora"
     report = finetune(FinetuneConfig(base=str(tiny_gpt2_dir), lora=True, **FAST), str(prepared_dir), str(out),
@@ -130,11 +130,11 @@ def test_install_casts_to_float16_becomes_default_and_fails_safely(tmp_path, pre
     import torch
     from safetensors.torch import load_file
 
-    from rag.generate import Generator
+    from core.errors import InstallError
     from core.models import load_generator, resolve_generator
+    from rag.generate import Generator
     from training.__main__ import main
     from training.install import install_model
-    from core.errors import InstallError
 
     run = tmp_path / "lora"
     finetune(FinetuneConfig(base=str(tiny_gpt2_dir), lora=True, **FAST), str(prepared_dir), str(run),
