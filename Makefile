@@ -1,10 +1,11 @@
 # `make demo` sets everything up in .venv and opens the Gradio demo on the embedded sample catalog.
-# `make test` runs the test suite (setting up first if needed). Setup also installs the `movie-rag` command.
+# `make test` runs the linters (ruff, the import-layer contract) and the test suite (setting up first if needed).
+# Setup also installs the `movie-rag` command.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo setup test
+.PHONY: demo setup lint test
 
 demo: setup
 	$(PY) app.py
@@ -19,5 +20,9 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .  # the `movie-rag` command (pyproject.toml); deps are pinned above
 	touch $@
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: setup lint
 	$(PY) -m pytest

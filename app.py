@@ -33,98 +33,141 @@ CSS = """
 
 
 def build_ui(demo: Demo):
-    """The Blocks layout; every callback is a method of `demo`."""
-    import gradio as gr
+    """The Blocks layout, one helper per tab; every callback is a method of `demo`."""
+    import gradio as gr  # deferred: heavy, and `--help` must not wait for it
 
-    s = demo.settings
     genres = demo.genre_choices()
     with gr.Blocks(title="Movie RAG", analytics_enabled=False) as ui:
         gr.Markdown("## Movie RAG — questions about movies, answered from a searchable catalog")
         with gr.Tabs():
             with gr.Tab("Ask"):
-                k = gr.Slider(1, 10, value=s.retrieval.k, step=1, label="Passages in the prompt (k)", render=False)
-                temperature = gr.Slider(0.0, 1.5, value=s.decoding.temperature, step=0.05,
-                                        label="Temperature (0 = greedy)", render=False)
-                top_p = gr.Slider(0.1, 1.0, value=s.decoding.top_p, step=0.05, label="top_p", render=False)
-                max_new = gr.Slider(4, 128, value=s.decoding.max_new_tokens, step=1, label="Max new tokens", render=False)
-                year_from = gr.Number(label="From year (blank = any)", precision=0, render=False)
-                year_to = gr.Number(label="To year (blank = any)", precision=0, render=False)
-                genre_filter = gr.Dropdown(genres, multiselect=True, label="Genres", render=False)
-
-                question_box = gr.Textbox(placeholder="Ask about a movie, e.g. Who directed Jaws?", show_label=False,
-                                          elem_id="question", submit_btn=True, stop_btn=True, render=False)
-
-                def chat(message, history, *options):
-                    yield from demo.ask(message, *options)
-
-                gr.ChatInterface(
-                    chat,
-                    chatbot=gr.Chatbot(label="Answers", height=460, elem_id="answers"),
-                    textbox=question_box,
-                    additional_inputs=[k, temperature, top_p, max_new, year_from, year_to, genre_filter],
-                    additional_inputs_accordion=gr.Accordion("Settings and filters", open=False, render=False),
-                    examples=[[q] for q in EXAMPLES],
-                    api_name="ask",
-                    fill_height=False,
-                )
-                gr.Examples(EXAMPLES, inputs=question_box, label="Example questions (click, then press Enter)")
+                genre_filter = _ask_tab(demo, genres)
             with gr.Tab("Compare"):
-                gr.Markdown("The same question answered with retrieved passages (RAG) and by the model alone "
-                            "(plain), greedy decoding, with each one's latency.")
-                question = gr.Textbox(label="Question", placeholder="Who directed Jaws?", elem_id="compare-question")
-                compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
-                gr.Examples(EXAMPLES, inputs=question)
-                with gr.Row(equal_height=True):
-                    with gr.Column():
-                        gr.Markdown("### RAG")
-                        rag_out = gr.Markdown(elem_id="rag-answer")
-                    with gr.Column():
-                        gr.Markdown("### Plain (no retrieval)")
-                        plain_out = gr.Markdown(elem_id="plain-answer")
-                gr.on([compare_btn.click, question.submit], demo.compare, question, [rag_out, plain_out],
-                      api_name="compare")
+                _compare_tab(demo)
             with gr.Tab("Index"):
-                gr.Markdown(f"Upload movie catalogs (CSV or JSON, at most {s.demo.max_upload_mb} MB each). "
-                            "**Rebuild** makes a new index from the uploads alone; **Add** extends a copy of the "
-                            "live index. The live index keeps serving until the new one has loaded.")
-                files = gr.File(file_count="multiple", file_types=[".csv", ".json", ".jsonl", ".txt", ".tsv"],
-                                label="Catalog files")
-                detected = gr.Markdown()
-                preview = gr.Dataframe(headers=PREVIEW_COLUMNS, interactive=False, wrap=True, label="First rows")
-                with gr.Row():
-                    rebuild_btn = gr.Button("Rebuild index from uploads", variant="primary", elem_id="rebuild-btn")
-                    extend_btn = gr.Button("Add uploads to the live index", elem_id="extend-btn")
-                status = gr.Markdown("No index job yet.", elem_id="index-status", min_height=60)
-                gr.Markdown("### Live index")
-                manifest = gr.Markdown(demo.manifest_markdown(), elem_id="manifest")
-                files.change(demo.preview, files, [detected, preview], api_name="preview")
+                files, rebuild_btn, extend_btn, status, manifest = _index_tab(demo)
             with gr.Tab("Plot"):
-                gr.Markdown("Continue a movie plot from its opening, optionally in a genre.")
-                plot_prompt = gr.Textbox(label="Plot opening", lines=3,
-                                         placeholder="A retired detective receives a letter from a man who died ten years ago.")
-                with gr.Row():
-                    plot_genre = gr.Dropdown(genres, value=None, label="Genre (optional)", allow_custom_value=True)
-                    plot_temp = gr.Slider(0.0, 1.5, value=s.plot.plot_temperature, step=0.05, label="Temperature")
-                    plot_len = gr.Slider(16, 400, value=s.plot.plot_max_new_tokens, step=8, label="Max new tokens")
-                plot_btn = gr.Button("Continue the plot", variant="primary", elem_id="plot-btn")
-                plot_out = gr.Textbox(label="Continuation", lines=10, elem_id="plot-out")
-                plot_btn.click(demo.plot, [plot_prompt, plot_genre, plot_temp, plot_len], plot_out, api_name="plot")
-
-        def update_index(paths, extend, progress=gr.Progress()):
-            def on_progress(done: int, total: int) -> None:
-                progress((done, max(total, 1)), desc="Embedding passages", unit="passages")
-
-            progress(0.0, desc="Reading the catalogs and embedding passages")
-            message = demo.update_index(paths, extend, on_progress=on_progress)
-            choices = demo.genre_choices()
-            return message, demo.manifest_markdown(), gr.Dropdown(choices=choices), gr.Dropdown(choices=choices)
-
-        index_outputs = [status, manifest, genre_filter, plot_genre]
-        rebuild_btn.click(lambda p, progress=gr.Progress(): update_index(p, False, progress), files, index_outputs,
-                          concurrency_limit=1, api_name="rebuild", show_progress_on=status)
-        extend_btn.click(lambda p, progress=gr.Progress(): update_index(p, True, progress), files, index_outputs,
-                         concurrency_limit=1, api_name="extend", show_progress_on=status)
+                plot_genre = _plot_tab(demo, genres)
+        # wired after every tab exists: an index update refreshes the genre choices of the Ask and Plot tabs
+        _index_events(demo, files, rebuild_btn, extend_btn, [status, manifest, genre_filter, plot_genre])
     return ui
+
+
+def _ask_tab(demo: Demo, genres: list[str]):
+    """A streaming chat with the generation settings and filters folded away; returns the genre filter."""
+    import gradio as gr  # deferred: heavy
+
+    s = demo.settings
+    k = gr.Slider(1, 10, value=s.retrieval.k, step=1, label="Passages in the prompt (k)", render=False)
+    temperature = gr.Slider(0.0, 1.5, value=s.decoding.temperature, step=0.05,
+                            label="Temperature (0 = greedy)", render=False)
+    top_p = gr.Slider(0.1, 1.0, value=s.decoding.top_p, step=0.05, label="top_p", render=False)
+    max_new = gr.Slider(4, 128, value=s.decoding.max_new_tokens, step=1, label="Max new tokens", render=False)
+    year_from = gr.Number(label="From year (blank = any)", precision=0, render=False)
+    year_to = gr.Number(label="To year (blank = any)", precision=0, render=False)
+    genre_filter = gr.Dropdown(genres, multiselect=True, label="Genres", render=False)
+    question_box = gr.Textbox(placeholder="Ask about a movie, e.g. Who directed Jaws?", show_label=False,
+                              elem_id="question", submit_btn=True, stop_btn=True, render=False)
+
+    def chat(message, history, *options):
+        yield from demo.ask(message, *options)
+
+    gr.ChatInterface(
+        chat,
+        chatbot=gr.Chatbot(label="Answers", height=460, elem_id="answers"),
+        textbox=question_box,
+        additional_inputs=[k, temperature, top_p, max_new, year_from, year_to, genre_filter],
+        additional_inputs_accordion=gr.Accordion("Settings and filters", open=False, render=False),
+        examples=[[q] for q in EXAMPLES],
+        api_name="ask",
+        fill_height=False,
+    )
+    gr.Examples(EXAMPLES, inputs=question_box, label="Example questions (click, then press Enter)")
+    return genre_filter
+
+
+def _compare_tab(demo: Demo) -> None:
+    """RAG and plain answers to one question, side by side."""
+    import gradio as gr  # deferred: heavy
+
+    gr.Markdown("The same question answered with retrieved passages (RAG) and by the model alone "
+                "(plain), greedy decoding, with each one's latency.")
+    question = gr.Textbox(label="Question", placeholder="Who directed Jaws?", elem_id="compare-question")
+    compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
+    gr.Examples(EXAMPLES, inputs=question)
+    with gr.Row(equal_height=True):
+        with gr.Column():
+            gr.Markdown("### RAG")
+            rag_out = gr.Markdown(elem_id="rag-answer")
+        with gr.Column():
+            gr.Markdown("### Plain (no retrieval)")
+            plain_out = gr.Markdown(elem_id="plain-answer")
+    gr.on([compare_btn.click, question.submit], demo.compare, question, [rag_out, plain_out], api_name="compare")
+
+
+def _index_tab(demo: Demo) -> tuple:
+    """Uploads with a preview, the rebuild/extend buttons and the live manifest.
+    Returns (files, rebuild button, extend button, status, manifest) for `_index_events`."""
+    import gradio as gr  # deferred: heavy
+
+    gr.Markdown(f"Upload movie catalogs (CSV or JSON, at most {demo.settings.demo.max_upload_mb} MB each). "
+                "**Rebuild** makes a new index from the uploads alone; **Add** extends a copy of the "
+                "live index. The live index keeps serving until the new one has loaded.")
+    files = gr.File(file_count="multiple", file_types=[".csv", ".json", ".jsonl", ".txt", ".tsv"],
+                    label="Catalog files")
+    detected = gr.Markdown()
+    preview = gr.Dataframe(headers=PREVIEW_COLUMNS, interactive=False, wrap=True, label="First rows")
+    with gr.Row():
+        rebuild_btn = gr.Button("Rebuild index from uploads", variant="primary", elem_id="rebuild-btn")
+        extend_btn = gr.Button("Add uploads to the live index", elem_id="extend-btn")
+    status = gr.Markdown("No index job yet.", elem_id="index-status", min_height=60)
+    gr.Markdown("### Live index")
+    manifest = gr.Markdown(demo.manifest_markdown(), elem_id="manifest")
+    files.change(demo.preview, files, [detected, preview], api_name="preview")
+    return files, rebuild_btn, extend_btn, status, manifest
+
+
+def _plot_tab(demo: Demo, genres: list[str]):
+    """Plot continuation from an opening; returns the genre dropdown."""
+    import gradio as gr  # deferred: heavy
+
+    s = demo.settings
+    gr.Markdown("Continue a movie plot from its opening, optionally in a genre.")
+    plot_prompt = gr.Textbox(label="Plot opening", lines=3,
+                             placeholder="A retired detective receives a letter from a man who died ten years ago.")
+    with gr.Row():
+        plot_genre = gr.Dropdown(genres, value=None, label="Genre (optional)", allow_custom_value=True)
+        plot_temp = gr.Slider(0.0, 1.5, value=s.plot.plot_temperature, step=0.05, label="Temperature")
+        plot_len = gr.Slider(16, 400, value=s.plot.plot_max_new_tokens, step=8, label="Max new tokens")
+    plot_btn = gr.Button("Continue the plot", variant="primary", elem_id="plot-btn")
+    plot_out = gr.Textbox(label="Continuation", lines=10, elem_id="plot-out")
+    plot_btn.click(demo.plot, [plot_prompt, plot_genre, plot_temp, plot_len], plot_out, api_name="plot")
+    return plot_genre
+
+
+def _index_events(demo: Demo, files, rebuild_btn, extend_btn, outputs: list) -> None:
+    """Rebuild/extend callbacks with a progress bar; `outputs`: status, manifest, then the genre dropdowns."""
+    import gradio as gr  # deferred: heavy
+
+    tracker = gr.Progress()  # a marker: gradio passes a fresh tracker to a parameter whose default is one
+
+    def update_index(paths, extend, progress):
+        def on_progress(done: int, total: int) -> None:
+            progress((done, max(total, 1)), desc="Embedding passages", unit="passages")
+
+        progress(0.0, desc="Reading the catalogs and embedding passages")
+        message = demo.update_index(paths, extend, on_progress=on_progress)
+        choices = demo.genre_choices()
+        return message, demo.manifest_markdown(), gr.Dropdown(choices=choices), gr.Dropdown(choices=choices)
+
+    def rebuild(paths, progress=tracker):
+        return update_index(paths, False, progress)
+
+    def extend(paths, progress=tracker):
+        return update_index(paths, True, progress)
+
+    rebuild_btn.click(rebuild, files, outputs, concurrency_limit=1, api_name="rebuild", show_progress_on=outputs[0])
+    extend_btn.click(extend, files, outputs, concurrency_limit=1, api_name="extend", show_progress_on=outputs[0])
 
 
 SERVE_SECTIONS = ("demo",)

@@ -21,7 +21,8 @@ from index.store import load_index
 
 _WORDS = ("Silent Midnight Crimson Harbor Iron Garden Velvet Storm Hollow Echo Paper Moon Glass River Last Winter "
           "Golden Shadow Broken Compass Northern Light Secret Tide Burning Orchard Distant Signal Wild Lantern").split()
-_FIRST = "Ada Bruno Clara Dario Elsa Felix Greta Hugo Ines Jonas Kira Lars Mona Nils Olga Pavel Rosa Sven Tilda Uwe".split()
+_FIRST = ("Ada Bruno Clara Dario Elsa Felix Greta Hugo Ines Jonas Kira Lars Mona Nils Olga Pavel Rosa Sven Tilda "
+          "Uwe").split()
 _LAST = "Arden Bexley Corvin Dalby Ekholm Falk Garrow Hale Ivers Jessup Korda Lindqvist Marlow Norell Ostrow".split()
 _GENRES = ("Drama", "Comedy", "Thriller", "Horror", "Romance", "Science Fiction", "Western", "Crime", "Animation")
 
@@ -55,7 +56,7 @@ def synthetic_movies_csv(path: Path, n: int, seed: int = 42, known_people: list[
     """n fictional films in the embedded-sample CSV format; every 5th film also casts a person already in
     the index, so the add benchmark updates a few person cards as a real catalog would."""
     rng = random.Random(seed)
-    people = [f"{f} {l}" for f in _FIRST for l in _LAST]
+    people = [f"{first} {last}" for first in _FIRST for last in _LAST]
     known_people = list(known_people)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -64,7 +65,8 @@ def synthetic_movies_csv(path: Path, n: int, seed: int = 42, known_people: list[
             title = f"The {rng.choice(_WORDS)} {rng.choice(_WORDS)} of {rng.choice(_LAST)} {i + 1}"
             cast = rng.sample(people, 3) + ([rng.choice(known_people)] if known_people and i % 5 == 0 else [])
             premise = (f"A {rng.choice(_GENRES).lower()} about {cast[0]}, who finds a {rng.choice(_WORDS).lower()} "
-                       f"{rng.choice(_WORDS).lower()} near the {rng.choice(_WORDS).lower()} and must decide whom to trust.")
+                       f"{rng.choice(_WORDS).lower()} near the {rng.choice(_WORDS).lower()} "
+                       "and must decide whom to trust.")
             writer.writerow([title, rng.randint(1950, 2024), rng.choice(people), "|".join(rng.sample(people, 2)),
                              "|".join(cast), "|".join(rng.sample(_GENRES, 2)), rng.randint(80, 160), premise])
     return path

@@ -1,10 +1,13 @@
 """Shared helpers: percentiles, memory readings, machine facts and the benchmark question set."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
 import resource
+import shlex
+import sys
 import time
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -13,8 +16,14 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from core.records import Question
+from evaluation import metrics
+from evaluation.questions import read_questions
+from rag.prompt import split_answer
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WIKIMOVIES_TEST = SHARED_DATA / "wikimovies" / "questions" / "wiki_entities_test.txt"
+DEFAULT_BUILD_SOURCE = SHARED_DATA / "catalogs" / "imdb_movie_data_1000.csv"  # the build benchmark's catalog
 PACKAGES = ("torch", "transformers", "sentence-transformers", "faiss-cpu", "bm25s", "numpy", "gradio",
             "gradio_client", "onnxruntime", "onnx", "psutil")
 TITLE_TEMPLATES = (  # (question, Movie field holding the gold answers)
@@ -66,10 +75,23 @@ def ratio(a: float | None, b: float | None, digits: int = 3) -> float | None:
     return round(a / b, digits) if a is not None and b else None
 
 
+def command_line() -> str:
+    """How this process was started, for the result JSON."""
+    return "python -m benchmarks " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def write_json(path: Path, result: dict) -> None:
+    """Write through a temporary file, so a reader never sees half a result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    tmp.replace(path)
+
+
 @contextmanager
 def torch_threads(n: int):
     """Temporarily run torch with n intra-op threads (0 → leave as is)."""
-    import torch
+    import torch  # deferred: heavy
 
     before = torch.get_num_threads()
     if n:
@@ -91,11 +113,13 @@ def versions() -> dict:
 
 
 def machine_info() -> dict:
-    import torch
+    import torch  # deferred: heavy
 
-    return {"cpu_count": os.cpu_count(), "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"cpu_count": os.cpu_count(), "cpu_affinity": affinity,
             "torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads(),
-            "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()], "memory_total_mb": round(psutil.virtual_memory().total / 2**20),
+            "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "memory_total_mb": round(psutil.virtual_memory().total / 2**20),
             "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "versions": versions()}
 
@@ -108,8 +132,6 @@ def is_wikimovies_index(index) -> bool:
 
 def title_questions(index, n: int, seed: int = 42, movies: list | None = None) -> list:
     """Questions about the index's own films; with their Movie records, gold answers come from the fields."""
-    from core.records import Question
-
     rng = random.Random(seed)
     if movies:
         out = []
@@ -129,13 +151,12 @@ def title_questions(index, n: int, seed: int = 42, movies: list | None = None) -
             for i in range(n)]
 
 
-def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto", movies: list | None = None) -> tuple[list, str]:
+def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto",
+                        movies: list | None = None) -> tuple[list, str]:
     """(n questions, where they came from). auto → WikiMovies test questions when that file exists and the index
     was built from the WikiMovies KB, else questions generated from the index's titles."""
     use_wm = source == "wikimovies" or (source == "auto" and WIKIMOVIES_TEST.exists() and is_wikimovies_index(index))
     if use_wm:
-        from evaluation.questions import read_questions
-
         questions = read_questions(WIKIMOVIES_TEST)
         picked = random.Random(seed).sample(questions, min(n, len(questions)))
         return picked, f"WikiMovies test ({WIKIMOVIES_TEST.name}), {len(picked)} sampled with seed {seed}"
@@ -145,9 +166,6 @@ def benchmark_questions(index, n: int, seed: int = 42, source: str = "auto", mov
 
 def hits_at_1(answers: list, questions: list) -> float | None:
     """Mean hits@1 of answers against gold (None when the questions have no gold answers)."""
-    from evaluation.metrics import hits_at_1 as h1
-    from rag.prompt import split_answer
-
-    scored = [h1(getattr(a, "items", None) or split_answer(getattr(a, "text", a)), q.answers,
-                 text=getattr(a, "text", a)) for a, q in zip(answers, questions) if q.answers]
+    scored = [metrics.hits_at_1(getattr(a, "items", None) or split_answer(getattr(a, "text", a)), q.answers,
+                                text=getattr(a, "text", a)) for a, q in zip(answers, questions) if q.answers]
     return round(float(np.mean(scored)), 4) if scored else None

@@ -20,6 +20,9 @@ from pathlib import Path
 from benchmarks.common import stats
 from core.config import Settings
 from core.flags import add_settings_flags, run_command, settings_from_args
+from core.models import load_embedder, load_generator
+from evaluation.questions import read_questions
+from rag.prompt import format_answer
 
 TEMPLATES = ("Who directed {t}?", "What year was {t} released?", "Who starred in {t}?", "What genre is {t}?",
              "Who wrote {t}?")
@@ -29,8 +32,6 @@ def load_questions(path: str | None, index, n: int, seed: int) -> list[tuple[str
     """(question, gold answers) pairs; gold is empty for questions made from cards."""
     rng = random.Random(seed)
     if path:
-        from evaluation.questions import read_questions
-
         pairs = [(q.question, list(q.answers)) for q in read_questions(path)]
     else:
         titles = sorted({p.title for p in index.passages if p.kind == "card"})
@@ -57,8 +58,8 @@ def bench_retrieval(retriever, questions: list[str]) -> dict:
         for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             parts[name].append(dt)
     out = {name: stats(v, 1000) for name, v in parts.items()}
-    out["link_and_fuse"] = stats([s - e - d - b for s, e, d, b in zip(parts["search"], parts["encode"], parts["dense"],
-                                                                        parts["bm25"])], 1000)
+    rest = [s - e - d - b for s, e, d, b in zip(parts["search"], parts["encode"], parts["dense"], parts["bm25"])]
+    out["link_and_fuse"] = stats(rest, 1000)
     return out
 
 
@@ -76,8 +77,9 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
         cpus.append(time.process_time() - c0)
         rows.append({"question": q, "answer": answer.text, "abstained": answer.abstained, **answer.timings,
                      "new_tokens": len(tok(answer.text, add_special_tokens=False)["input_ids"])})
-    out = {"answer_s": stats(walls), "answer_cpu_s": stats(cpus), "generate_s": stats([r["generate_s"] for r in rows]),
-           "retrieve_s": stats([r["retrieve_s"] for r in rows]), "prompt_s": stats([r["prompt_s"] for r in rows]),
+    out = {"answer_s": stats(walls), "answer_cpu_s": stats(cpus),
+           "generate_s": stats([r["generate_s"] for r in rows]), "retrieve_s": stats([r["retrieve_s"] for r in rows]),
+           "prompt_s": stats([r["prompt_s"] for r in rows]),
            "new_tokens": stats([r["new_tokens"] for r in rows]), "abstained": sum(r["abstained"] for r in rows)}
     if stream:
         firsts = []
@@ -117,31 +119,27 @@ def main(argv: list[str] | None = None) -> int:
 def measure(args: argparse.Namespace) -> int:
     load = os.getloadavg()[0]
 
-    import torch  # deferred: heavy
+    import torch  # deferred: heavy, as are faiss (index, retrieve) and transformers (pipeline) below
 
-    from core.models import load_embedder
+    from index.build import ensure_index
     from index.store import load_index
+    from rag.retrieve import Retriever
 
     settings = settings_from_args(args, Settings().with_overrides(progress=False))
     if settings.run.num_threads:
         torch.set_num_threads(settings.run.num_threads)
     if not args.index_dir:
-        from index.build import ensure_index
-
         ensure_index(settings)
     index = load_index(settings.index.index_dir, settings)
     embedder = load_embedder(settings=settings)
     pairs = load_questions(args.questions, index, args.n, args.seed)
     questions = [q for q, _ in pairs]
-    from rag.retrieve import Retriever
-
-    result = {"index": settings.index.index_dir, "passages": len(index), "questions": len(questions), "load_avg_1m": load,
-              "threads": torch.get_num_threads(), "k": settings.retrieval.k,
+    result = {"index": settings.index.index_dir, "passages": len(index), "questions": len(questions),
+              "load_avg_1m": load, "threads": torch.get_num_threads(), "k": settings.retrieval.k,
               "retrieval_ms": bench_retrieval(Retriever(index, embedder, settings), questions)}
     rows = []
     if not args.retrieval_only:
-        from core.models import load_generator
-        from rag.pipeline import Pipeline
+        from rag.pipeline import Pipeline  # deferred: heavy, and not needed with --retrieval-only
 
         model, tokenizer, spec = load_generator(settings)
         pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
@@ -149,17 +147,26 @@ def measure(args: argparse.Namespace) -> int:
         result["dtype"], result["int8"] = settings.decoding.generator_dtype, settings.decoding.quantize_int8
         lengths = None
         if args.gold_length:
-            from rag.prompt import format_answer
-
-            lengths = [min(settings.decoding.max_new_tokens, 1 + len(tokenizer(format_answer(gold), add_special_tokens=False)
-                                                            ["input_ids"])) for _, gold in pairs]
+            gold_tokens = [len(tokenizer(format_answer(gold), add_special_tokens=False)["input_ids"])
+                           for _, gold in pairs]
+            lengths = [min(settings.decoding.max_new_tokens, 1 + n) for n in gold_tokens]
             result["gold_length"] = True
         result["answers"], rows = bench_answers(pipeline, questions, args.stream, lengths)
+    _print_summary(result)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+    if args.rows:
+        Path(args.rows).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    return 0
 
+
+def _print_summary(result: dict) -> None:
     r = result["retrieval_ms"]
-    print(f"{len(questions)} questions, {len(index)} passages, load average {load:.1f} on {os.cpu_count()} cores")
-    print(f"retrieval ms  p50 {r['search']['p50']:.2f}  p95 {r['search']['p95']:.2f}   (encode {r['encode']['p50']:.2f}, "
-          f"dense {r['dense']['p50']:.2f}, bm25 {r['bm25']['p50']:.2f}, link+fuse {r['link_and_fuse']['p50']:.2f})")
+    print(f"{result['questions']} questions, {result['passages']} passages, load average {result['load_avg_1m']:.1f} "
+          f"on {os.cpu_count()} cores")
+    print(f"retrieval ms  p50 {r['search']['p50']:.2f}  p95 {r['search']['p95']:.2f}   "
+          f"(encode {r['encode']['p50']:.2f}, dense {r['dense']['p50']:.2f}, bm25 {r['bm25']['p50']:.2f}, "
+          f"link+fuse {r['link_and_fuse']['p50']:.2f})")
     if "answers" in result:
         a = result["answers"]
         print(f"answer s      p50 {a['answer_s']['p50']:.3f}  p95 {a['answer_s']['p95']:.3f}   (process CPU p50 "
@@ -167,11 +174,6 @@ def measure(args: argparse.Namespace) -> int:
               f"{a['generate_s']['p50']:.3f}, new tokens p50 {a['new_tokens']['p50']}, abstained {a['abstained']})")
         if "first_token_s" in a:
             print(f"first token s p50 {a['first_token_s']['p50']:.3f}  p95 {a['first_token_s']['p95']:.3f}")
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2))
-    if args.rows:
-        Path(args.rows).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-    return 0
 
 
 if __name__ == "__main__":

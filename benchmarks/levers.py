@@ -7,11 +7,16 @@ benchmarks/onnx_encoder.py.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from dataclasses import dataclass, field
 
+import torch
+from tqdm.auto import tqdm
+
 from benchmarks.common import hits_at_1, stats, torch_threads
 from core.config import Settings, field_owners
+from core.models import load_generator
 from rag.pipeline import Pipeline
 
 
@@ -36,7 +41,8 @@ LEVERS = [
     Lever("no_lazy_dense", "encode + FAISS search even when the question names a film or person",
           {"lazy_dense": False}),
     Lever("full_linked_context", "all k passages in the prompt when a title links (not just 2)", {"linked_context": 0}),
-    Lever("int8", "dynamic int8 quantisation of the decoder's Linear layers", {"quantize_int8": True}, fresh_model=True),
+    Lever("int8", "dynamic int8 quantisation of the decoder's Linear layers", {"quantize_int8": True},
+          fresh_model=True),
     Lever("bfloat16", "generator weights in bfloat16", {"generator_dtype": "bfloat16"}, fresh_model=True),
 ]
 
@@ -59,8 +65,6 @@ def _valid(lever: Lever, settings: Settings) -> bool:
 
 
 def _pipeline(lever: Lever, index, embedder, model, tokenizer, settings: Settings):
-    from core.models import load_generator
-
     s = settings.with_overrides(**lever.settings)
     if lever.fresh_model:
         model, tokenizer, _ = load_generator(s)
@@ -70,8 +74,6 @@ def _pipeline(lever: Lever, index, embedder, model, tokenizer, settings: Setting
 def run_interleaved(pipelines: dict, levers: dict[str, Lever], questions: list, progress: bool = False) -> dict:
     """Each question asked of every pipeline in turn (after one warm-up ask each), so a burst of load from
     other processes hits all variants alike. Returns name → (answers, wall seconds)."""
-    from tqdm.auto import tqdm
-
     for name, pipeline in pipelines.items():
         with torch_threads(levers[name].threads):
             pipeline.ask(questions[0].question)
@@ -89,9 +91,11 @@ def run_interleaved(pipelines: dict, levers: dict[str, Lever], questions: list, 
 def _summary(lever: Lever, answers: list, walls: list[float], questions: list, baseline_walls: list[float]) -> dict:
     base = stats(baseline_walls)["p50"]
     mine = stats(walls)
-    return {"what": lever.what, "answer": mine, "generate_s": stats([a.timings.get("generate_s", 0.0) for a in answers]),
+    return {"what": lever.what, "answer": mine,
+            "generate_s": stats([a.timings.get("generate_s", 0.0) for a in answers]),
             "hits_at_1": hits_at_1(answers, questions), "abstained": sum(a.abstained for a in answers),
-            "paired_baseline_p50": base, "speedup_vs_baseline": round(base / mine["p50"], 3) if base and mine["p50"] else None}
+            "paired_baseline_p50": base,
+            "speedup_vs_baseline": round(base / mine["p50"], 3) if base and mine["p50"] else None}
 
 
 def bench_levers(index, embedder, model, tokenizer, settings: Settings, questions: list, names: list[str] | None = None,
@@ -99,10 +103,6 @@ def bench_levers(index, embedder, model, tokenizer, settings: Settings, question
     """{lever name: result}. Levers that share the loaded model run interleaved with the baseline in one pass;
     each lever that needs its own weights (int8, bfloat16) runs interleaved with the baseline in a pass of its
     own, its copy freed afterwards. speedup_vs_baseline > 1 means faster than the paired baseline."""
-    import os
-
-    import torch
-
     chosen = {}
     for lever in LEVERS:
         if (names is None or lever.name in names or lever.name == "baseline") and _valid(lever, settings):
@@ -112,8 +112,8 @@ def bench_levers(index, embedder, model, tokenizer, settings: Settings, question
                               threads=n)
             chosen[lever.name] = lever
     results: dict = {"_questions": len(questions)}
-    shared = [n for n, l in chosen.items() if not l.fresh_model]
-    passes = [shared] + [["baseline", n] for n, l in chosen.items() if l.fresh_model]
+    shared = [n for n, lever in chosen.items() if not lever.fresh_model]
+    passes = [shared] + [["baseline", n] for n, lever in chosen.items() if lever.fresh_model]
     for names_in_pass in passes:
         try:
             pipelines = {n: _pipeline(chosen[n], index, embedder, model, tokenizer, settings) for n in names_in_pass}

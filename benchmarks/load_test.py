@@ -73,7 +73,7 @@ class RssSampler(threading.Thread):
 
 def run_client(url: str, questions: list[tuple[str, str]], deadline: float, request_timeout_s: float,
                results: list[dict]) -> None:
-    from gradio_client import Client
+    from gradio_client import Client  # deferred: heavy (httpx, huggingface_hub), only once clients start
 
     try:
         client = Client(url, verbose=False)
@@ -93,7 +93,8 @@ def run_client(url: str, questions: list[tuple[str, str]], deadline: float, requ
             results.append({"ok": bool(answer) and sourced, "error": None if sourced else f"no sources: {reply!r:.200}",
                             "latency_s": time.perf_counter() - start, "correct": expected.lower() in answer.lower()})
         except Exception as exc:
-            results.append({"ok": False, "error": f"{type(exc).__name__}: {exc}", "latency_s": time.perf_counter() - start})
+            results.append({"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                            "latency_s": time.perf_counter() - start})
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -102,7 +103,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     p.add_argument("--questions", type=int, default=5, help="questions per client (default 5)")
@@ -110,18 +111,58 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--deadline", type=float, default=1200, help="whole-run limit in seconds (default 1200)")
     p.add_argument("--request-timeout", type=float, default=600, help="per-request limit in seconds")
     p.add_argument("--out", default=str(REPO_ROOT / "runs" / "load_test.json"), help="JSON report path")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def _start_server(port: int, index: str | None) -> subprocess.Popen:
+    cmd = [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1", "--no-progress"]
+    if index:
+        cmd += ["--index", index]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _run_clients(url: str, args: argparse.Namespace) -> tuple[list[dict], float]:
+    """(one result per finished request, wall seconds): every client asks its questions in turn."""
+    per_client = [QUESTIONS[(c + i) % len(QUESTIONS)] for c in range(args.clients) for i in range(args.questions)]
+    results: list[dict] = []
+    deadline = time.monotonic() + args.deadline
+    start = time.perf_counter()
+    threads = [threading.Thread(target=run_client, daemon=True, args=(
+        url, per_client[c * args.questions:(c + 1) * args.questions], deadline, args.request_timeout, results))
+        for c in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()) + 30)
+    return results, time.perf_counter() - start
+
+
+def _report(args: argparse.Namespace, results: list[dict], wall_s: float, server: dict) -> dict:
+    latencies = sorted(r["latency_s"] for r in results if r["ok"])
+    errors = [r["error"] for r in results if not r["ok"]]
+    expected = args.clients * args.questions
+    return {
+        "clients": args.clients, "questions_per_client": args.questions, "requests": expected,
+        "completed": len(results), "errors": len(errors) + (expected - len(results)),
+        "error_examples": errors[:5], "correct": sum(1 for r in results if r.get("correct")),
+        "latency_p50_s": round(percentile(latencies, 50), 2) if latencies else None,
+        "latency_p95_s": round(percentile(latencies, 95), 2) if latencies else None,
+        "latency_max_s": round(latencies[-1], 2) if latencies else None,
+        "wall_s": round(wall_s, 1), "throughput_qps": round(len(latencies) / wall_s, 2) if wall_s else None,
+        **server, "cpu_count": os.cpu_count(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
     if not (1 <= args.clients <= 100 and 1 <= args.questions <= 50):
         print("error: --clients must be 1..100 and --questions 1..50", file=sys.stderr)
         return 2
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    cmd = [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1", "--no-progress"]
-    if args.index:
-        cmd += ["--index", args.index]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = _start_server(port, args.index)
     try:
         t0 = time.perf_counter()
         wait_for(url, server, timeout_s=300)
@@ -129,18 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         sampler = RssSampler(server.pid)
         idle_rss = sampler.rss()
         sampler.start()
-        per_client = [QUESTIONS[(c + i) % len(QUESTIONS)] for c in range(args.clients) for i in range(args.questions)]
-        results: list[dict] = []
-        deadline = time.monotonic() + args.deadline
-        start = time.perf_counter()
-        threads = [threading.Thread(target=run_client, daemon=True, args=(
-            url, per_client[c * args.questions:(c + 1) * args.questions], deadline, args.request_timeout, results))
-            for c in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=max(0.0, deadline - time.monotonic()) + 30)
-        wall_s = time.perf_counter() - start
+        results, wall_s = _run_clients(url, args)
         sampler.stop.set()
         sampler.join()
     finally:
@@ -150,21 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             server.kill()
 
-    latencies = sorted(r["latency_s"] for r in results if r["ok"])
-    errors = [r["error"] for r in results if not r["ok"]]
-    expected = args.clients * args.questions
-    report = {
-        "clients": args.clients, "questions_per_client": args.questions, "requests": expected,
-        "completed": len(results), "errors": len(errors) + (expected - len(results)),
-        "error_examples": errors[:5], "correct": sum(1 for r in results if r.get("correct")),
-        "latency_p50_s": round(percentile(latencies, 50), 2) if latencies else None,
-        "latency_p95_s": round(percentile(latencies, 95), 2) if latencies else None,
-        "latency_max_s": round(latencies[-1], 2) if latencies else None,
-        "wall_s": round(wall_s, 1), "throughput_qps": round(len(latencies) / wall_s, 2) if wall_s else None,
+    report = _report(args, results, wall_s, {
         "server_startup_s": round(startup_s, 1),
-        "server_rss_idle_mb": round(idle_rss / 2**20), "server_rss_peak_mb": round(sampler.peak / 2**20),
-        "cpu_count": os.cpu_count(),
-    }
+        "server_rss_idle_mb": round(idle_rss / 2**20), "server_rss_peak_mb": round(sampler.peak / 2**20)})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

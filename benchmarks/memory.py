@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from benchmarks.load_test import REPO_ROOT, RssSampler, free_port, run_client, wait_for
 from core.config import Settings
 from core.flags import add_settings_flags, settings_from_args
@@ -26,8 +28,6 @@ QUESTION = ("Who directed Jaws?", "Spielberg")  # answerable from the embedded s
 
 def hwm_mb(pid: int) -> float | None:
     """Lifetime peak RSS (VmHWM) of a process and its children, summed (Linux only; None elsewhere)."""
-    import psutil
-
     total, found = 0, False
     try:
         procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]

@@ -19,7 +19,7 @@ from benchmarks.common import hits_at_1, stats
 
 class NaivePipeline:
     def __init__(self, model_dir: str, embedder, index, k: int = 5, max_new_tokens: int = 24) -> None:
-        from transformers import pipeline
+        from transformers import pipeline  # deferred: heavy
 
         self.generator = pipeline("text-generation", model=str(model_dir), device="cpu")
         if self.generator.tokenizer.pad_token_id is None:
@@ -32,7 +32,8 @@ class NaivePipeline:
         self.embedder, self.k, self.max_new_tokens = embedder, k, max_new_tokens
 
     def prompt(self, question: str) -> str:
-        vector = self.embedder.encode([question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        vector = self.embedder.encode([question], normalize_embeddings=True, convert_to_numpy=True,
+                                      show_progress_bar=False)
         _, ids = self.faiss.search(np.asarray(vector, dtype=np.float32), self.k)
         context = "\n".join(self.cards[i] for i in ids[0] if i >= 0)
         return f"Answer the question using the context.\n\nContext:\n{context}\n\nQuestion: {question}\nAnswer:"

@@ -7,6 +7,7 @@ with onnxruntime, with the same mean pooling and normalisation as the SentenceTr
 """
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 import time
 import warnings
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import stats
+from core.models import bundled_embedder_dir
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -23,8 +25,8 @@ class OnnxEncoder:
     """encode(texts) like SentenceTransformer.encode(normalize_embeddings=True) for a mean-pooling BERT embedder."""
 
     def __init__(self, st_model, folder: str | Path, threads: int = 0) -> None:
-        import onnxruntime as ort
-        import torch
+        import onnxruntime as ort  # deferred: heavy and optional (bench_onnx checks for it first)
+        import torch  # deferred: heavy
 
         self.tokenizer, self.max_len = st_model.tokenizer, st_model.max_seq_length
         path = Path(folder) / "model.onnx"
@@ -74,7 +76,7 @@ class OnnxEncoder:
 
 def try_st_backend(model_dir: str) -> str:
     """What happens with sentence-transformers' own ONNX backend on the bundled folder (offline)."""
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # deferred: heavy
 
     try:
         SentenceTransformer(model_dir, device="cpu", backend="onnx")
@@ -85,22 +87,19 @@ def try_st_backend(model_dir: str) -> str:
 
 def bench_onnx(embedder, queries: list[str], passages: list[str], batch_size: int = 64) -> dict:
     """Query latency (one per call) and passage throughput, torch vs ONNX Runtime; vectors compared."""
-    from core.models import bundled_embedder_dir
-
     folder = bundled_embedder_dir()
     result: dict = {"st_backend_onnx": try_st_backend(str(folder)) if folder else "no bundled embedder folder"}
-    import importlib.util
-
     missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]  # onnx: for the export
     if missing:
         result["error"] = f"{' and '.join(missing)} not installed; pip install onnxruntime onnx to measure this lever"
         return result
-    import onnxruntime
+    import onnxruntime  # deferred: optional, checked just above
     with tempfile.TemporaryDirectory(prefix="onnx-minilm-") as tmp:
         start = time.perf_counter()
         onnx_enc = OnnxEncoder(embedder, tmp)
         result.update({"onnxruntime": onnxruntime.__version__, "export_s": round(time.perf_counter() - start, 2)})
-        torch_q = lambda q: embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        torch_q = lambda q: embedder.encode([q], normalize_embeddings=True, convert_to_numpy=True,
+                                            show_progress_bar=False)
         times = {"torch": [], "onnx": []}
         for fn in (torch_q, onnx_enc.encode):
             fn(queries[0])

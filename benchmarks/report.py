@@ -51,11 +51,15 @@ def headline(sections: dict) -> dict:
     return out
 
 
+def _meets(value, op: str, target) -> bool:
+    return value <= target if op == "<=" else value >= target if op == ">=" else value == target
+
+
 def check_targets(head: dict) -> dict:
     out = {}
     for key, (op, target, unit, label) in TARGETS.items():
         value = head.get(key)
-        ok = None if value is None else (value <= target if op == "<=" else value >= target if op == ">=" else value == target)
+        ok = None if value is None else _meets(value, op, target)
         out[key] = {"label": label, "value": value, "target": f"{op} {target}{unit and ' ' + unit}", "met": ok}
     return out
 
@@ -77,8 +81,9 @@ def table(rows: list[tuple], headers: tuple) -> str:
 
 def summary_text(result: dict) -> str:
     """Readable tables of a main run: targets, then everything else measured."""
-    parts = ["Targets (issue 8)", table([(t["label"], t["value"], t["target"], {True: "yes", False: "NO", None: "-"}[t["met"]])
-                                        for t in result.get("targets", {}).values()], ("figure", "value", "target", "met"))]
+    met = {True: "yes", False: "NO", None: "-"}
+    targets = [(t["label"], t["value"], t["target"], met[t["met"]]) for t in result.get("targets", {}).values()]
+    parts = ["Targets (issue 8)", table(targets, ("figure", "value", "target", "met"))]
     skip = {"command", "machine", "settings", "sections", "targets", "started_at", "finished_at", "index",
             "questions_source", "section_seconds", "failed_sections"}
     rest = [(k, v) for k, v in result.items() if k not in skip and not isinstance(v, (dict, list))]
@@ -95,9 +100,8 @@ def summary_text(result: dict) -> str:
         other = threads.get("threads_other", 1)
         rows = [(part, threads[f"{part}_default"]["p50"], threads[f"{part}_threads_{other}"]["p50"])
                 for part in ("encode", "faiss")]
-        parts += ["", "Retrieval threads (p50 ms)", table(rows, ("", f"this run ({threads['torch_threads_default']} torch/"
-                                                                    f"{threads['faiss_threads_default']} faiss)",
-                                                                 f"{other} thread(s)"))]
+        this_run = f"this run ({threads['torch_threads_default']} torch/{threads['faiss_threads_default']} faiss)"
+        parts += ["", "Retrieval threads (p50 ms)", table(rows, ("", this_run, f"{other} thread(s)"))]
     onnx = (result.get("sections") or {}).get("onnx") or {}
     if onnx.get("query_encode_ms"):
         q = onnx["query_encode_ms"]
@@ -114,8 +118,9 @@ def summary_text(result: dict) -> str:
 
 def scaling_text(result: dict) -> str:
     rows = [(r["passages"], r["build_s_flat_estimated"], r["build_s_hnsw_estimated"], r["faiss_hnsw_build_s"],
-             r["dense_flat_ms"]["p50"], r["dense_hnsw_ms"]["p50"], r["bm25_ms"]["p50"], r["hybrid_linked_flat_ms"]["p50"],
-             r["hybrid_linked_hnsw_ms"]["p50"], r[f"hnsw_recall_at_{result['k']}"]) for r in result["rows"]]
+             r["dense_flat_ms"]["p50"], r["dense_hnsw_ms"]["p50"], r["bm25_ms"]["p50"],
+             r["hybrid_linked_flat_ms"]["p50"], r["hybrid_linked_hnsw_ms"]["p50"], r[f"hnsw_recall_at_{result['k']}"])
+            for r in result["rows"]]
     head = ("passages", "build s flat*", "build s hnsw*", "hnsw add s", "flat p50 ms", "hnsw p50 ms", "bm25 p50 ms",
             "hybrid flat ms", "hybrid hnsw ms", f"recall@{result['k']}")
     return (table(rows, head) + f"\n* embedding estimated at {result['embed_passages_per_s']} passages/s (measured); "

@@ -3,8 +3,10 @@ including the query encoding a user waits for; plus the breakdown of benchmarks/
 and BM25 at candidate depth, linking + fusion)."""
 from __future__ import annotations
 
+import os
 import time
 
+import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -41,19 +43,18 @@ def bench_threads(index, embedder, questions: list[str], k: int, threads: int | 
     """Query encoding (torch) and FAISS search (OpenMP) p50/p95 ms with this run's thread counts and with
     `threads` (default: 1 if the run uses more, else all cores), interleaved per question. On a shared, busy
     CPU, one thread avoids waiting on descheduled workers at every parallel region."""
-    import os
-
-    import faiss
-    import torch
+    import torch  # deferred: heavy
 
     if threads is None:
         threads = 1 if torch.get_num_threads() > 1 else (os.cpu_count() or 1)
-    vectors = embedder.encode(list(questions), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    vectors = embedder.encode(list(questions), normalize_embeddings=True, convert_to_numpy=True,
+                              show_progress_bar=False)
     default_torch, default_omp = torch.get_num_threads(), faiss.omp_get_max_threads()
     times: dict[str, list[float]] = {}
+    variants = (("default", default_torch, default_omp), (f"threads_{threads}", threads, threads))
     try:
         for i, q in enumerate(questions):
-            for label, n_torch, n_omp in (("default", default_torch, default_omp), (f"threads_{threads}", threads, threads)):
+            for label, n_torch, n_omp in variants:
                 torch.set_num_threads(n_torch)
                 faiss.omp_set_num_threads(n_omp)
                 start = time.perf_counter()

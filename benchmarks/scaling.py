@@ -59,7 +59,8 @@ def synthetic_passages(n: int, seed: int = 0) -> list[Passage]:
     return out
 
 
-def mixed_vectors(pool: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+def mixed_vectors(pool: np.ndarray, n: int, rng: np.random.Generator,
+                  noise: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
     """(n normalised vectors, their two pool indices): pool[a] + 0.5 * pool[b] + Gaussian noise."""
     pairs = rng.integers(0, len(pool), size=(n, 2))
     vec = pool[pairs[:, 0]] + 0.5 * pool[pairs[:, 1]] + rng.normal(0, noise, size=(n, pool.shape[1])).astype(np.float32)
@@ -95,8 +96,8 @@ def bench_size(passages: list[Passage], vectors: np.ndarray, queries: list[str],
     for name, fa in (("flat", flat), ("hnsw", hnsw)):
         idx = MovieIndex(passages, vectors, {"hnsw": name == "hnsw"}, faiss_index=fa, bm25=bm25)
         retriever = Retriever(idx, lookup, settings)
-        dense = time_each(lambda q: fa.search(table[q][None, :], k), queries)
-        hybrid = time_each(lambda q: retriever.search(q, k=k), queries)
+        dense = time_each(lambda q, fa=fa: fa.search(table[q][None, :], k), queries)
+        hybrid = time_each(lambda q, retriever=retriever: retriever.search(q, k=k), queries)
         row[f"dense_{name}_ms"] = stats(dense, 1000, 3)
         row[f"hybrid_linked_{name}_ms"] = stats(hybrid, 1000, 2)
     row["bm25_ms"] = stats(time_each(lambda q: idx.bm25_search([q], k), queries), 1000, 2)  # tokenize + retrieve
@@ -127,7 +128,8 @@ def bench_scaling(embedder, settings: Settings, sizes: list[int] = (10_000, 50_0
                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
     sample = [p.text for p in passages[:embed_sample]]
     t = time.perf_counter()
-    embedder.encode(sample, batch_size=settings.index.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    embedder.encode(sample, batch_size=settings.index.embed_batch_size, normalize_embeddings=True,
+                    show_progress_bar=False)
     embed_rate = len(sample) / (time.perf_counter() - t)
     vectors, pairs = mixed_vectors(pool_vecs, n_max, rng)
 

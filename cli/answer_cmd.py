@@ -82,9 +82,9 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
         print("bot> ", end="", flush=True, file=out)
         shown, answer = "", None
         try:
-            for text, answer in pipeline.ask_stream(question, mode=mode):
+            for text, final in pipeline.ask_stream(question, mode=mode):  # final: the Answer, on the last item
                 print(text[len(shown):], end="", flush=True, file=out)
-                shown = text
+                shown, answer = text, final
         except KeyboardInterrupt:
             print(" (interrupted)", file=out)
             continue

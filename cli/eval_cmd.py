@@ -27,6 +27,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cmp.add_argument("--out", help="also write the comparison as JSON to this file")
     add_settings_flags(cmp, fields=("bootstrap_resamples", "seed"))
     cmp.set_defaults(run=run_compare)
+    base = sub.add_parser("bertscore-baseline", help="recompute the BERTScore rescaling baseline",
+                          description="Recompute the BERTScore rescaling baseline from random sentence pairs of a "
+                                      "catalog's passages and write it as CSV.")
+    base.add_argument("--catalog", help="catalog file (default: the sample catalog)")
+    base.add_argument("--out", help="CSV to write (default: data/bertscore_baseline_<model>_l<layers>.csv)")
+    add_settings_flags(base, fields=("bertscore_model", "bertscore_pairs", "seed", "progress"))
+    base.set_defaults(run=run_bertscore_baseline)
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,4 +74,13 @@ def run_compare(args: argparse.Namespace) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
         print(f"\nwrote {args.out}")
+    return 0
+
+
+def run_bertscore_baseline(args: argparse.Namespace) -> int:
+    from evaluation.bertscore import build_baseline  # deferred: heavy (bert_score, torch)
+
+    path = build_baseline(settings_from_args(args), catalog=args.catalog, out=args.out)
+    print(f"wrote {path}")
+    print(Path(path).read_text().strip())
     return 0

@@ -11,6 +11,10 @@ class ConfigError(MovieRagError, ValueError):
     """A setting or flag value is out of range or unknown."""
 
 
+class InputError(MovieRagError, ValueError):
+    """A question or plot opening that cannot be answered as given (empty, unknown mode, no index loaded)."""
+
+
 class CatalogError(MovieRagError, ValueError):
     """A catalog file cannot be read."""
 

@@ -185,7 +185,16 @@ def add_settings_flags(parser: argparse.ArgumentParser, sections: Iterable[str] 
 # ---------------------------------------------------------------- reading them back
 
 def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -> Settings:
-    """`base` (default: Settings()) with every settings flag that was given; flags left out change nothing."""
+    """The settings a command runs with: `base` with every settings flag that was given.
+
+    Args:
+        args: parsed flags of a parser set up by `add_settings_flags` (only the fields it exposed are read; a
+            namespace from elsewhere is read for every settings field).
+        base: the settings the flags override; None = the defaults, Settings() (commands start from them).
+
+    Returns:
+        A new Settings; flags left out change nothing.
+    """
     names = getattr(args, SETTINGS_DEST, None) or tuple(field_owners())
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     return (Settings() if base is None else base).with_overrides(**overrides)

@@ -161,7 +161,7 @@ def bundled_generator_dir(settings: Settings) -> Path:
             "or pass --generator with a local model folder"
         )
     from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # deferred: heavy
 
     if not settings.run.progress:
         hf_logging.disable_progress_bar()
@@ -202,8 +202,18 @@ def _spec_for_path(name: str, settings: Settings) -> GeneratorSpec:
 
 
 def resolve_generator(settings: Settings) -> GeneratorSpec:
-    """Which generator to load: explicit `settings.models.generator` → the shipped fine-tuned adapter if present
-    → the bundled SmolLM2. Raises ModelUnavailable with what to do when none can be had."""
+    """Which generator to load, without loading it: explicit `settings.models.generator` → the shipped
+    fine-tuned adapter if present → the bundled SmolLM2 (converted once into the cache).
+
+    Args:
+        settings: `settings.models` (generator, finetuned_generator, cache_dir, hub_timeout_s).
+
+    Returns:
+        A GeneratorSpec: display name, model folder or hub id, and PEFT adapter folder if any.
+
+    Raises:
+        ModelUnavailable: none can be had (a missing folder, an unreachable hub id); the message says what to do.
+    """
     if settings.models.generator:
         return _spec_for_path(settings.models.generator, settings)
     finetuned = Path(settings.models.finetuned_generator)
@@ -228,7 +238,7 @@ def load_generator(settings: Settings, spec: GeneratorSpec | None = None):
     """
     spec = spec or resolve_generator(settings)
     import torch  # deferred: heavy, and `--help` must not wait for it
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # deferred: heavy
 
     if settings.run.num_threads:
         torch.set_num_threads(settings.run.num_threads)

@@ -1,7 +1,7 @@
 """BERTScore offline: the bundled all-MiniLM-L6-v2 (layer 6) through the bert-score package, rescaled with
 the project's own baseline (mean P/R/F of random sentence pairs from the sample catalog's passages).
 
-    python -m evaluation.bertscore baseline [--catalog data/sample_movies.csv] [--pairs 3000] [--out FILE]
+    python -m rag bertscore-baseline [--catalog data/sample_movies.csv] [--bertscore-pairs 3000] [--out FILE]
 
 bert-score loads `model_type` with AutoModel/AutoTokenizer.from_pretrained, so a local folder works as the
 model type. Rescaling is (raw - b) / (1 - b) with b the baseline row of the chosen layer, exactly as
@@ -10,11 +10,9 @@ bert-score does with `baseline_path`. `--bertscore-model roberta-large` uses the
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +50,21 @@ def _bundled_minilm() -> Path | None:
 
 
 def resolve_bertscore(settings: Settings, model: str | None = None) -> BertScoreSpec:
-    """MiniLM aliases → bundled folder + project baseline; bert-score's known hub models → standard setting."""
+    """Which model, layer and rescaling baseline BERTScore uses.
+
+    Args:
+        settings: the default model and layer (`settings.eval`), embedder resolution and hub timeout.
+        model: "minilm" (or another MiniLM alias), a local model folder, or a model bert-score knows (e.g.
+            roberta-large, which needs the hub); default `settings.eval.bertscore_model`.
+
+    Returns:
+        A BertScoreSpec. MiniLM → the bundled folder at `settings.eval.bertscore_layers` with the project's own
+        baseline; a folder → its last layer with a project baseline named after it; a bert-score model → its
+        standard layer and bert-score's English baseline (None when there is none).
+
+    Raises:
+        ModelUnavailable: bert-score does not know the model, or the hub cannot be reached for it.
+    """
     model = model or settings.eval.bertscore_model
     if model in _MINILM_ALIASES or (Path(model).is_dir() and Path(model).resolve() == _bundled_minilm()):
         layers = settings.eval.bertscore_layers
@@ -90,11 +102,24 @@ def _load_baseline(path: str, num_layers: int):
 
 
 class BertScore:
-    """Loads the scorer once; `score` gives raw and (when a baseline exists) rescaled P/R/F per candidate."""
+    """Loads the scorer once; `score` gives raw and (when a baseline exists) rescaled P/R/F per candidate.
+
+    Args:
+        spec: the model, layer and baseline, from `resolve_bertscore`.
+        progress: show bert-score's and transformers' progress bars.
+        all_layers: a scorer that returns every layer, for `compute_baseline` (which calls `.scorer` directly).
+
+    Attributes:
+        baseline: the baseline row (P, R, F) of the spec's layer, or None when the spec has no baseline file.
+        hash, hash_rescaled: bert-score's reproducibility strings (hash_rescaled None without a baseline).
+
+    Raises:
+        ModelUnavailable: the model cannot be loaded, or the baseline file is not a LAYER,P,R,F table.
+    """
 
     def __init__(self, spec: BertScoreSpec, progress: bool = True, all_layers: bool = False) -> None:
         from bert_score import BERTScorer  # deferred: heavy
-        from transformers.utils import logging as hf_logging
+        from transformers.utils import logging as hf_logging  # deferred: heavy
 
         self.spec, self.progress = spec, progress
         if not progress:
@@ -160,38 +185,13 @@ def build_baseline(settings: Settings, catalog: str | None = None, model: str | 
                    out: str | None = None, n_pairs: int | None = None) -> Path:
     """Recompute the rescaling baseline from the project's sample catalog passages and save it as CSV."""
     spec = resolve_bertscore(settings, model)
-    movies = read_catalog(catalog or settings.index.sample_catalog).movies
+    movies = read_catalog(catalog or settings.index.sample_catalog, settings).movies
     sentences = corpus_sentences([p.text for p in build_passages(movies, settings)])
-    table = compute_baseline(sentences, spec, n_pairs or settings.eval.bertscore_pairs, settings.run.seed, settings.run.progress)
+    table = compute_baseline(sentences, spec, n_pairs or settings.eval.bertscore_pairs, settings.run.seed,
+                             settings.run.progress)
     path = Path(out or spec.baseline or baseline_file(spec.name, spec.num_layers))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     table.to_csv(tmp, index=False, float_format="%.6f")
     tmp.replace(path)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.bertscore", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    base = sub.add_parser("baseline", help="recompute the rescaling baseline from the sample catalog")
-    base.add_argument("--catalog", help="catalog file (default: settings.index.sample_catalog)")
-    base.add_argument("--model", help="BERTScore model (default: minilm)")
-    base.add_argument("--pairs", type=int, help="random sentence pairs (default: settings.eval.bertscore_pairs)")
-    base.add_argument("--seed", type=int)
-    base.add_argument("--out", help="CSV to write (default: data/bertscore_baseline_<model>_l<layers>.csv)")
-    base.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    settings = Settings().with_overrides(seed=args.seed, progress=False if args.no_progress else None)
-    try:
-        path = build_baseline(settings, args.catalog, args.model, args.out, args.pairs)
-    except (ModelUnavailable, ValueError, OSError) as exc:
-        print(f"error: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=sys.stderr)
-        return 1
-    print(f"wrote {path}")
-    print(open(path).read().strip())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,10 +12,13 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
+
 from core.config import Settings
 from core.errors import QuestionsError
 from core.records import Question
 from evaluation import metrics as M
+from evaluation.bertscore import BertScore, resolve_bertscore
 
 MODES = ("rag", "plain")
 SUMMARY_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "bertscore_p", "bertscore_r",
@@ -37,8 +40,17 @@ def parse_modes(text: str) -> list[str]:
 # ---------------------------------------------------------------- running and scoring
 
 def answer_all(pipeline, questions: list[Question], mode: str, settings: Settings) -> tuple[list, float]:
-    """All answers of one mode and the seconds they took: one pipeline.ask_batch call (it batches and shows the
-    progress bar)."""
+    """All answers of one mode, in one `pipeline.ask_batch` call (it batches and shows the progress bar).
+
+    Args:
+        pipeline: a rag.pipeline.Pipeline (or anything with its `ask_batch`).
+        questions: the questions, in order.
+        mode: "rag" or "plain".
+        settings: progress bars (`settings.run.progress`).
+
+    Returns:
+        (answers in question order, wall seconds they took).
+    """
     start = time.perf_counter()
     answers = pipeline.ask_batch([q.question for q in questions], mode=mode, progress=settings.run.progress)
     return answers, time.perf_counter() - start
@@ -52,12 +64,24 @@ def _items(answer) -> list[str]:
 
 
 def score_answer(question: Question, answer, mode: str) -> dict:
+    """Answer metrics of one answer, and retrieval metrics in rag mode.
+
+    Args:
+        question: the question with its gold answers (and type and entity, for retrieval relevance).
+        answer: a pipeline Answer (text, items, sources, abstained, timings).
+        mode: "rag" or "plain"; plain answers get rank and in_prompt None.
+
+    Returns:
+        {"answer", "hits@1", "any_hit", "em", "f1", "rank" (of the first relevant source, or None),
+        "in_prompt", "abstained", "latency_s", "sources"}.
+    """
     text, items = answer.text or "", _items(answer)
     sources = list(answer.sources or [])
     rank = M.retrieval_rank(sources, question) if mode == "rag" else None
     in_prompt = M.retrieval_rank([s for s in sources if getattr(s, "used", True)], question) is not None
-    return {"answer": text, "hits@1": M.hits_at_1(items, question.answers, text), "any_hit": M.any_hit(text, question.answers),
-            "em": M.exact_match(text, question.answers), "f1": M.token_f1(text, question.answers), "rank": rank,
+    return {"answer": text, "hits@1": M.hits_at_1(items, question.answers, text),
+            "any_hit": M.any_hit(text, question.answers), "em": M.exact_match(text, question.answers),
+            "f1": M.token_f1(text, question.answers), "rank": rank,
             "in_prompt": float(in_prompt) if mode == "rag" else None,
             "abstained": bool(getattr(answer, "abstained", False)),
             "latency_s": float((getattr(answer, "timings", None) or {}).get("total_s", float("nan"))),
@@ -97,9 +121,23 @@ def deltas(scores: dict[str, list[dict]], settings: Settings) -> dict:
 
 def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_dir: str | Path, settings: Settings,
                    bertscore_model: str | None = None, meta: dict | None = None) -> dict:
-    """Answer every question in every mode, score, and write the report files; returns the report dict."""
-    from evaluation.bertscore import BertScore, resolve_bertscore
+    """Answer every question in every mode, score the answers, and write the report files.
 
+    Args:
+        pipeline: a rag.pipeline.Pipeline (its `index.manifest` goes into the report's meta when present).
+        questions: the questions, with gold answers.
+        modes: a subset of MODES ("rag", "plain"); with both, the report holds rag − plain deltas.
+        out_dir: where report.json, report.md, per_question.csv, answers.jsonl and eval.png go (created).
+        settings: k (`settings.retrieval`), bootstrap resamples (`settings.eval`), seed and progress (`settings.run`).
+        bertscore_model: see `resolve_bertscore`; default `settings.eval.bertscore_model`.
+        meta: extra fields for the report's meta (e.g. the questions file).
+
+    Returns:
+        The report: per mode the SUMMARY_KEYS means, "delta" (with both modes), "by_type" and "meta".
+
+    Raises:
+        ModelUnavailable: the BERTScore model cannot be resolved or loaded.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     scores: dict[str, list[dict]] = {}
@@ -111,38 +149,55 @@ def run_evaluation(pipeline, questions: list[Question], modes: list[str], out_di
         info[mode] = {"seconds": round(seconds, 2), "s_per_answer": round(seconds / max(1, len(questions)), 3),
                       "generator": generator}
     scorer = BertScore(resolve_bertscore(settings, bertscore_model), progress=settings.run.progress)
-    refs = [q.answers + ([", ".join(q.answers)] if len(q.answers) > 1 else []) for q in questions]
-    for mode in modes:
-        bs = scorer.score([r["answer"] for r in scores[mode]], refs)
-        for i, row in enumerate(scores[mode]):
-            row |= {"bertscore_p": bs["P"][i], "bertscore_r": bs["R"][i], "bertscore_f1": bs["F"][i],
-                    "bertscore_f1_rescaled": bs["F_rescaled"][i] if bs["F_rescaled"] is not None else None}
+    _add_bertscore(scorer, questions, scores)
     k = settings.retrieval.k
     report: dict = {mode: summarize(scores[mode], mode, k) | {"k": k} | info[mode] for mode in modes}
     if "rag" in scores and "plain" in scores:
         report["delta"] = deltas(scores, settings)
-    types = sorted({q.type or "unknown" for q in questions})
-    report["by_type"] = {}
-    for qtype in types:
+    report["by_type"] = _by_type(questions, scores, modes, settings, with_delta="delta" in report)
+    manifest = getattr(getattr(pipeline, "index", None), "manifest", None) or {}
+    report["meta"] = (meta or {}) | _run_meta(questions, modes, settings, manifest, scorer)
+    write_report(report, questions, scores, out_dir)
+    return report
+
+
+def _add_bertscore(scorer: BertScore, questions: list[Question], scores: dict[str, list[dict]]) -> None:
+    """BERTScore P/R/F (and rescaled F) of every answer, max over each gold answer and the whole gold list."""
+    refs = [q.answers + ([", ".join(q.answers)] if len(q.answers) > 1 else []) for q in questions]
+    for rows in scores.values():
+        bs = scorer.score([r["answer"] for r in rows], refs)
+        for i, row in enumerate(rows):
+            row |= {"bertscore_p": bs["P"][i], "bertscore_r": bs["R"][i], "bertscore_f1": bs["F"][i],
+                    "bertscore_f1_rescaled": bs["F_rescaled"][i] if bs["F_rescaled"] is not None else None}
+
+
+def _by_type(questions: list[Question], scores: dict[str, list[dict]], modes: list[str], settings: Settings,
+             with_delta: bool) -> dict:
+    """Summaries per question type (and rag − plain deltas of hits@1 and BERTScore F1 when both modes ran)."""
+    out = {}
+    for qtype in sorted({q.type or "unknown" for q in questions}):
         ids = [i for i, q in enumerate(questions) if (q.type or "unknown") == qtype]
-        entry = {mode: summarize([scores[mode][i] for i in ids], mode, k) for mode in modes}
-        if "delta" in report:
+        entry = {mode: summarize([scores[mode][i] for i in ids], mode, settings.retrieval.k) for mode in modes}
+        if with_delta:
             entry["delta"] = {key: M.paired_bootstrap([scores["rag"][i][key] for i in ids],
                                                       [scores["plain"][i][key] for i in ids],
                                                       settings.eval.bootstrap_resamples, settings.run.seed)
                               for key in ("hits@1", "bertscore_f1")}
-        report["by_type"][qtype] = entry | {"n": len(ids)}
-    manifest = getattr(getattr(pipeline, "index", None), "manifest", None) or {}
-    report["meta"] = (meta or {}) | {
-        "n": len(questions), "modes": modes, "seed": settings.run.seed, "k": k, "index": settings.index.index_dir,
-        "index_movies": manifest.get("movies"), "index_passages": manifest.get("passages"),
+        out[qtype] = entry | {"n": len(ids)}
+    return out
+
+
+def _run_meta(questions: list[Question], modes: list[str], settings: Settings, manifest: dict,
+              scorer: BertScore) -> dict:
+    return {
+        "n": len(questions), "modes": modes, "seed": settings.run.seed, "k": settings.retrieval.k,
+        "index": settings.index.index_dir, "index_movies": manifest.get("movies"),
+        "index_passages": manifest.get("passages"),
         "bertscore": {"model": scorer.spec.name, "num_layers": scorer.spec.num_layers, "baseline": scorer.spec.baseline,
                       "hash": scorer.hash, "hash_rescaled": scorer.hash_rescaled,
                       "references": "each gold answer and the whole gold list; max over references"},
         "bootstrap": {"resamples": settings.eval.bootstrap_resamples, "ci": 0.95},
         "created": time.strftime("%Y-%m-%d %H:%M:%S")}
-    write_report(report, questions, scores, out_dir)
-    return report
 
 
 # ---------------------------------------------------------------- report files
@@ -171,7 +226,8 @@ def _markdown(report: dict) -> str:
     bs = meta["bertscore"]
     head = [f"# Evaluation: {meta.get('questions_file', '?')}", "",
             f"{meta['n']} questions, modes {', '.join(modes)}, index `{meta['index']}` "
-            f"({meta.get('index_movies')} movies, {meta.get('index_passages')} passages), k={meta['k']}, seed {meta['seed']}.",
+            f"({meta.get('index_movies')} movies, {meta.get('index_passages')} passages), "
+            f"k={meta['k']}, seed {meta['seed']}.",
             *(f"- {m}: generator {report[m].get('generator')}, {report[m]['s_per_answer']} s/answer" for m in modes),
             f"- BERTScore: `{bs['hash']}`; rescaled: `{bs['hash_rescaled']}` (baseline "
             f"{bs['baseline'] if bs['hash_rescaled'] else 'none'})",
@@ -190,11 +246,10 @@ def _markdown(report: dict) -> str:
 
 
 def _plot(report: dict, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # deferred: heavy
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # deferred: heavy
 
     modes = [m for m in MODES if m in report]
     types = list(report["by_type"])
@@ -235,6 +290,7 @@ def write_report(report: dict, questions: list[Question], scores: dict[str, list
         for i, q in enumerate(questions):
             for m in modes:
                 row = scores[m][i]
-                fh.write(json.dumps({"id": i, "mode": m, "question": q.question, "gold": q.answers, "answer": row["answer"],
-                                     "rank": row["rank"], "sources": row["sources"]}, ensure_ascii=False) + "\n")
+                line = {"id": i, "mode": m, "question": q.question, "gold": q.answers, "answer": row["answer"],
+                        "rank": row["rank"], "sources": row["sources"]}
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     _plot(report, out_dir / "eval.png")

@@ -144,7 +144,20 @@ def mean_or_none(values: list[float | None]) -> float | None:
 
 
 def paired_bootstrap(a: list[float], b: list[float], n: int = 1000, seed: int = 42) -> dict:
-    """Mean of a - b over paired questions, with a 95% percentile CI from `n` resamples of the questions."""
+    """Mean of a − b over paired questions, with a 95% percentile CI from resampling the questions.
+
+    Args:
+        a, b: one score per question, in the same question order.
+        n: bootstrap resamples.
+        seed: the resampling seed.
+
+    Returns:
+        {"delta", "ci_low", "ci_high", "p_value" (two-sided bootstrap sign test), "n" (questions), "resamples"};
+        the four statistics are None when there are no questions.
+
+    Raises:
+        ValueError: a and b differ in length.
+    """
     a_arr, b_arr = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a_arr.shape != b_arr.shape:
         raise ValueError(f"paired bootstrap needs equal lengths, got {len(a_arr)} and {len(b_arr)}")

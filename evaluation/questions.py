@@ -27,9 +27,6 @@ FORMATS = ("wikimovies", "metaqa", "jsonl", "csv")
 DEFAULT_PER_TYPE = 100  # --stratify without --per-type: questions per type
 
 
-
-
-
 @dataclass
 class QuestionSet:
     path: str
@@ -49,13 +46,15 @@ _WIKIMOVIES_TEMPLATES: dict[str, list[str]] = {
     "movie_to_director": [
         r"(?:who is|who's|who was) the director (?:of|for|that directed) (?P<e>.+)", r"which person directed (?P<e>.+)",
         rf"who directed {_F}(?P<e>.+)", r"who is listed as director for (?P<e>.+)",
-        r"the director of (?P<e>.+) was(?: who)?", r"the film (?P<e>.+) was directed by who", r"who was (?P<e>.+) directed by",
+        r"the director of (?P<e>.+) was(?: who)?", r"the film (?P<e>.+) was directed by who",
+        r"who was (?P<e>.+) directed by",
     ],
     "movie_to_writer": [
         rf"who wrote (?:the screenplay for )?{_F}(?P<e>.+)", r"(?P<e>.+) is a film written by this person",
         rf"(?:who is|who was|who's) the (?:author|writer|creator of the film script) (?:of|for) {_F}(?P<e>.+)",
         r"who was (?P<e>.+) written by", r"which screenwriter wrote the script for (?P<e>.+)",
-        r"who in the world wrote (?P<e>.+)", r"the film (?P<e>.+) was written by who", rf"which person wrote {_F}(?P<e>.+)",
+        r"who in the world wrote (?P<e>.+)", r"the film (?P<e>.+) was written by who",
+        rf"which person wrote {_F}(?P<e>.+)",
     ],
     "movie_to_actors": [
         rf"who (?:starred|stars|acted) in {_F}(?P<e>.+)", r"the (?:film|movie) (?P<e>.+) starred (?:which actors|who)",
@@ -72,12 +71,15 @@ _WIKIMOVIES_TEMPLATES: dict[str, list[str]] = {
     ],
     "movie_to_tags": [
         r"can you describe movie (?P<e>.+) in a few words", r"(?:which|what) words describe (?:movie |film )?(?P<e>.+)",
-        r"(?:what|which) topics is (?:movie )?(?P<e>.+) about", r"can you give a few words describing what (?P<e>.+) is about",
+        r"(?:what|which) topics is (?:movie )?(?P<e>.+) about",
+        r"can you give a few words describing what (?P<e>.+) is about",
         r"can you give a few words describing (?P<e>.+)", r"describe (?:the movie )?(?P<e>.+) in a few words",
-        r"what terms are applicable to (?P<e>.+)", r"what are some words that\s+describe movie (?P<e>.+)", r"describe (?P<e>.+)",
+        r"what terms are applicable to (?P<e>.+)", r"what are some words that\s+describe movie (?P<e>.+)",
+        r"describe (?P<e>.+)",
     ],
     "movie_to_imdbvotes": [
-        r"how (?:popular|famous)(?: of a (?:movie|film))? (?:is|was) (?P<e>.+)", r"what was the popularity rating of (?P<e>.+)",
+        r"how (?:popular|famous)(?: of a (?:movie|film))? (?:is|was) (?P<e>.+)",
+        r"what was the popularity rating of (?P<e>.+)",
     ],
     "movie_to_imdbrating": [
         r"(?:what did (?:people|audiences) think of|what do people think of|how would people rate|what rating would "
@@ -85,7 +87,8 @@ _WIKIMOVIES_TEMPLATES: dict[str, list[str]] = {
         r"is (?P<e>.+) considered good", r"(?P<e>.+), is it any good",
     ],
     "actor_to_movie": [
-        r"what (?:films|movies) did (?P<e>.+) (?:star|act) in", r"what (?:films )?does (?P<e>.+) (?:appear|star|act) in",
+        r"what (?:films|movies) did (?P<e>.+) (?:star|act) in",
+        r"what (?:films )?does (?P<e>.+) (?:appear|star|act) in",
         r"what movies was (?P<e>.+) an actor in", r"(?P<e>.+) appears in which movies",
     ],
     "director_to_movie": [
@@ -96,10 +99,12 @@ _WIKIMOVIES_TEMPLATES: dict[str, list[str]] = {
     ],
     "writer_to_movie": [
         r"(?:which|what) (?:movies?|films?) did (?P<e>.+) write(?: the story for)?",
-        r"what is a (?:film|movie) written by (?P<e>.+)", r"(?:which|what) (?:movies|films) was (?P<e>.+) (?:the|a) writer (?:of|on)",
+        r"what is a (?:film|movie) written by (?P<e>.+)",
+        r"(?:which|what) (?:movies|films) was (?P<e>.+) (?:the|a) writer (?:of|on)",
     ],
     "tag_to_movie": [
-        r"(?:which|what) (?:movies|films) can be described (?:by|with) (?P<e>.+)", r"(?:which|what) (?:movies|films) are about (?P<e>.+)",
+        r"(?:which|what) (?:movies|films) can be described (?:by|with) (?P<e>.+)",
+        r"(?:which|what) (?:movies|films) are about (?P<e>.+)",
     ],
 }
 _TEMPLATES = [(qtype, re.compile(rf"^{p}$", re.IGNORECASE)) for qtype, ps in _WIKIMOVIES_TEMPLATES.items() for p in ps]
@@ -249,7 +254,7 @@ def detect_format(path: str | Path) -> str:
     if lines[0].lstrip().startswith("{"):
         return "jsonl"
     tabbed = [line for line in lines if "\t" in line]
-    if tabbed and sum(bool(re.search(r"\[[^\]]+\]", l.split("\t")[0])) for l in tabbed) > len(tabbed) / 2:
+    if tabbed and sum(bool(re.search(r"\[[^\]]+\]", line.split("\t")[0])) for line in tabbed) > len(tabbed) / 2:
         return "metaqa"
     if tabbed:
         return "wikimovies"
@@ -257,7 +262,18 @@ def detect_format(path: str | Path) -> str:
 
 
 def load_questions(path: str | Path, format: str | None = None) -> QuestionSet:
-    """Read a questions file; malformed lines are skipped and counted; nothing readable raises QuestionsError."""
+    """Read a questions file; malformed lines are skipped and counted.
+
+    Args:
+        path: a WikiMovies, MetaQA, JSONL or CSV questions file (see the module docstring).
+        format: one of FORMATS; default guessed from the extension, then from the first lines.
+
+    Returns:
+        A QuestionSet: the path, the format, the questions in file order, and skipped-line counts by reason.
+
+    Raises:
+        QuestionsError: the file is missing, empty, not UTF-8, of an unknown format, or has no readable question.
+    """
     path = Path(path)
     if not path.is_file():
         raise QuestionsError(f"{path}: questions file not found")
@@ -276,6 +292,11 @@ def load_questions(path: str | Path, format: str | None = None) -> QuestionSet:
 
 
 def read_questions(path: str | Path, format: str | None = None) -> list[Question]:
+    """The questions of `load_questions(path, format)` (same Args and Raises), without the file facts.
+
+    Returns:
+        The questions in file order.
+    """
     return load_questions(path, format).questions
 
 
@@ -294,7 +315,19 @@ def stratified_sample(questions: list[Question], per_type: int, seed: int = 42) 
 
 def select_questions(questions: list[Question], limit: int | None = None, stratify: bool = False,
                      per_type: int | None = None, seed: int = 42) -> list[Question]:
-    """--stratify: up to per_type of each type; --limit: a seeded random sample of that (kept in file order)."""
+    """The evaluation sample: `--stratify` and `--limit` of `rag eval`.
+
+    Args:
+        questions: the questions of a file, in file order.
+        limit: at most this many, a seeded random sample (after stratifying); None or 0 → no limit.
+        stratify: take up to `per_type` questions of each type first.
+        per_type: questions per type when stratifying; default ceil(limit / types) with a limit, else
+            DEFAULT_PER_TYPE.
+        seed: the sampling seed.
+
+    Returns:
+        The chosen questions, in file order.
+    """
     if stratify:
         if per_type is None and limit:
             per_type = math.ceil(limit / len({q.type or "unknown" for q in questions}))

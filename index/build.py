@@ -23,10 +23,19 @@ from core.config import Settings
 from core.errors import CatalogError, IndexLoadError
 from core.fileio import replace_dir, staging_dir, writer_lock
 from core.records import Movie, Passage
+from index.detect import read_bytes
 from index.formats import merge_movies
 from index.passages import build_passages
-from index.sources import CatalogRead, combine, read_bytes, read_catalogs
-from index.store import SCHEMA_VERSION, MovieIndex, check_embedder, load_index, load_movies, read_manifest, save_index
+from index.sources import CatalogRead, combine, read_catalogs
+from index.store import (
+    SCHEMA_VERSION,
+    MovieIndex,
+    check_embedder,
+    load_index,
+    load_movies,
+    read_manifest,
+    save_index,
+)
 
 Progress = Callable[[int, int], None]
 ENCODE_CHUNK = 2048  # passages per encode() call; calls only exist to drive the progress bar and callback
@@ -90,10 +99,11 @@ def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, source
     return {
         "schema_version": SCHEMA_VERSION,
         "movies": len(movies), "passages": len(passages), "kinds": kinds,
-        "embedder": settings.models.embedder, "embedder_hash": models.embedder_hash(settings.models.embedder, settings), "dim": dim,
-        "hnsw": hnsw, "metric": "inner_product (cosine on normalised vectors)",
+        "embedder": settings.models.embedder, "embedder_hash": models.embedder_hash(settings.models.embedder, settings),
+        "dim": dim, "hnsw": hnsw, "metric": "inner_product (cosine on normalised vectors)",
         "passage_settings": {"plot_chunk_words": settings.index.plot_chunk_words,
-                             "person_card_films": settings.index.person_card_films, "tag_cards": settings.index.tag_cards},
+                             "person_card_films": settings.index.person_card_films,
+                             "tag_cards": settings.index.tag_cards},
         "sources": sources,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
@@ -114,11 +124,26 @@ def _skipped(reads: list[CatalogRead]) -> dict:
 def build_index(sources: list[str], out_dir: str, settings: Settings, format: str | None = None,
                 on_progress: Progress | None = None, embedder=None) -> dict:
     """Read `sources`, build all passages, embed them and write a new index at `out_dir` (atomic).
-    Returns a report: movies, passages, embedded, seconds, passages_per_s, skipped, sources."""
+
+    Args:
+        sources: catalog files or `hf:` ids (see index.sources.read_catalog); all are read before anything is written.
+        out_dir: the index folder, replaced whole once the new index is written.
+        settings: the embedder (`settings.models`), passage and index options (`settings.index`), progress bars.
+        format: one catalog format for every source; None detects each.
+        on_progress: called with (passages embedded, total) as embedding goes.
+        embedder: an already loaded embedder; default `core.models.load_embedder(settings)`.
+
+    Returns:
+        A report: index, movies, passages, embedded, seconds, embed_seconds, passages_per_s, kinds, skipped, sources.
+
+    Raises:
+        CatalogError: no sources, or a source cannot be read (out_dir is then untouched).
+        IndexLoadError: out_dir exists and is not a folder.
+    """
     start = time.perf_counter()
     if not sources:
         raise CatalogError("no catalog sources given")
-    reads = read_catalogs(list(sources), format, settings)
+    reads = read_catalogs(list(sources), settings, format)
     movies = combine(reads)
     passages = build_passages(movies, settings)
     if embedder is None:
@@ -127,7 +152,8 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
         embed_start = time.perf_counter()
         vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
         embed_s = time.perf_counter() - embed_start
-        manifest = make_manifest(movies, passages, vectors.shape[1], _source_entries(reads), settings, settings.index.hnsw)
+        manifest = make_manifest(movies, passages, vectors.shape[1], _source_entries(reads), settings,
+                                 settings.index.hnsw)
         write_index(MovieIndex(passages, vectors, manifest), movies, out_dir)
     seconds = time.perf_counter() - start
     return {"index": str(out_dir), "movies": len(movies), "passages": len(passages), "embedded": len(passages),
@@ -146,11 +172,41 @@ def upsert_movies(old: list[Movie], reads: list[CatalogRead]) -> list[Movie]:
     return list(movies.values())
 
 
+def _match_old_rows(old: MovieIndex, passages: list[Passage]) -> tuple[np.ndarray, dict[str, int]]:
+    """For each new passage, the old row whose vector it can reuse (same key and hash, else the very same text),
+    or -1 to embed it; and the counts new, updated, unchanged (by key and hash), removed (old keys gone)."""
+    old_rows = {p.key: (i, p.hash) for i, p in enumerate(old.passages)}
+    by_text = {p.text: i for i, p in enumerate(old.passages)}
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    source_rows = np.empty(len(passages), dtype=np.int64)
+    for j, p in enumerate(passages):
+        prev = old_rows.get(p.key)
+        same = prev is not None and prev[1] == p.hash
+        counts["new" if prev is None else "unchanged" if same else "updated"] += 1
+        source_rows[j] = prev[0] if same else by_text.get(p.text, -1)
+    new_keys = {p.key for p in passages}
+    counts["removed"] = sum(1 for k in old_rows if k not in new_keys)
+    return source_rows, counts
+
+
 def add_to_index(index_dir: str, sources: list[str], settings: Settings, format: str | None = None,
                  on_progress: Progress | None = None, embedder=None) -> dict:
     """Upsert the movies of `sources` into an existing index. Passages are matched by key and content hash:
     unchanged ones keep their vectors, changed ones are replaced, new ones added, vanished ones dropped.
-    Returns: new, updated, unchanged, removed, embedded, movies, passages, seconds, skipped, sources."""
+
+    Args:
+        index_dir: an existing index folder, replaced whole once the extended index is written.
+        sources: catalog files or `hf:` ids; a WikiMovies plot file alone attaches to the index's KB movies.
+        settings, format, on_progress, embedder: as for `build_index` (the embedder loads only if text changed).
+
+    Returns:
+        A report: index, new, updated, unchanged, removed, embedded, movies, movies_before, passages,
+        passages_before, seconds, skipped, sources.
+
+    Raises:
+        CatalogError: no sources, or a source cannot be read (the index is then untouched).
+        IndexLoadError: no valid index at index_dir, or one built by another embedder or vector size.
+    """
     start = time.perf_counter()
     target = Path(index_dir).absolute()
     if not sources:
@@ -159,22 +215,10 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
     with writer_lock(target):
         old = load_index(target, settings)
         old_movies = load_movies(target)
-        reads = read_catalogs(list(sources), format, settings, known=old_movies)
+        reads = read_catalogs(list(sources), settings, format, known=old_movies)
         movies = upsert_movies(old_movies, reads)
         passages = build_passages(movies, settings)
-        old_rows = {p.key: (i, p.hash) for i, p in enumerate(old.passages)}
-        by_text = {p.text: i for i, p in enumerate(old.passages)}
-        new = updated = unchanged = 0
-        source_rows = np.empty(len(passages), dtype=np.int64)  # old row to copy, or -1 → embed
-        for j, p in enumerate(passages):
-            prev = old_rows.get(p.key)
-            if prev is None:
-                new += 1
-            elif prev[1] == p.hash:
-                unchanged += 1
-            else:
-                updated += 1
-            source_rows[j] = prev[0] if prev is not None and prev[1] == p.hash else by_text.get(p.text, -1)
+        source_rows, counts = _match_old_rows(old, passages)
         todo = np.flatnonzero(source_rows < 0)
         vectors = np.empty((len(passages), old.vectors.shape[1]), dtype=np.float32)
         keep = np.flatnonzero(source_rows >= 0)
@@ -183,12 +227,11 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
             if embedder is None:
                 embedder = models.load_embedder(settings)
             if embedding_dim(embedder) != vectors.shape[1]:
-                raise IndexLoadError(f"{index_dir}: index has dim {vectors.shape[1]}, embedder makes {embedding_dim(embedder)}")
+                raise IndexLoadError(f"{index_dir}: index has dim {vectors.shape[1]}, "
+                                     f"embedder makes {embedding_dim(embedder)}")
             vectors[todo] = embed_texts(embedder, [passages[i].text for i in todo], settings, on_progress)
         elif on_progress:
             on_progress(0, 0)
-        new_keys = {p.key for p in passages}
-        removed = sum(1 for k in old_rows if k not in new_keys)
         entries = {s["path"]: s for s in old.manifest.get("sources", [])}
         entries.update({s["path"]: s for s in _source_entries(reads)})
         manifest = make_manifest(movies, passages, vectors.shape[1], list(entries.values()), settings,
@@ -196,15 +239,26 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
         manifest["created_at"] = old.manifest.get("created_at", old.manifest.get("built_at"))
         write_index(MovieIndex(passages, vectors, manifest), movies, target)
     seconds = time.perf_counter() - start
-    return {"index": str(index_dir), "new": new, "updated": updated, "unchanged": unchanged, "removed": removed,
-            "embedded": int(len(todo)), "movies": len(movies), "movies_before": len(old_movies),
-            "passages": len(passages), "passages_before": len(old.passages), "seconds": round(seconds, 2),
-            "skipped": _skipped(reads), "sources": [r.path for r in reads]}
+    return {"index": str(index_dir), **counts, "embedded": int(len(todo)), "movies": len(movies),
+            "movies_before": len(old_movies), "passages": len(passages), "passages_before": len(old.passages),
+            "seconds": round(seconds, 2), "skipped": _skipped(reads), "sources": [r.path for r in reads]}
 
 
 def ensure_index(settings: Settings, on_progress: Progress | None = None, embedder=None) -> str:
-    """settings.index.index_dir, built from settings.index.sample_catalog first when it holds no valid index (missing,
-    corrupt, another embedder) or when it is a sample index whose catalog file has changed since."""
+    """The index folder to serve: settings.index.index_dir, (re)built from settings.index.sample_catalog first
+    when it holds no valid index (missing, corrupt, another embedder) or is a sample index whose catalog file
+    has changed since.
+
+    Args:
+        settings: `settings.index.index_dir` and `settings.index.sample_catalog`, plus what `build_index` uses.
+        on_progress, embedder: passed to `build_index` when a build is needed.
+
+    Returns:
+        settings.index.index_dir.
+
+    Raises:
+        CatalogError: the sample catalog cannot be read when a build is needed.
+    """
     target = settings.index.index_dir
     try:
         manifest = read_manifest(target)

@@ -73,7 +73,8 @@ def title_case_genres(genres: list[str]) -> list[str]:
     """"science fiction" → "Science Fiction", "sci-fi" → "Sci-Fi"; already-cased values are kept."""
     out = []
     for g in genres:
-        g = g if any(c.isupper() for c in g) else re.sub(r"(^|[\s-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), g)
+        if not any(c.isupper() for c in g):
+            g = re.sub(r"(^|[\s-])([a-z])", lambda m: m.group(1) + m.group(2).upper(), g)
         if g not in out:
             out.append(g)
     return out
@@ -192,7 +193,8 @@ FORMATS: list[Format] = [
            {"title": ("seriestitle",), "year": ("releasedyear",), "directors": ("director",),
             "cast": ("star1", "star2", "star3", "star4"), "genres": ("genre",), "rating": ("imdbrating",),
             "votes": ("noofvotes",), "runtime_min": ("runtime",), "plot": ("overview",)},
-           extras={"Certificate": ("certificate", "text"), "Metascore": ("metascore", "int"), "Gross": ("gross", "money")}),
+           extras={"Certificate": ("certificate", "text"), "Metascore": ("metascore", "int"),
+                   "Gross": ("gross", "money")}),
     Format("vega", ("title", "releasedate", "majorgenre", "mpaarating"),
            {"title": ("title",), "year": ("releasedate",), "directors": ("director",), "genres": ("majorgenre",),
             "rating": ("imdbrating",), "votes": ("imdbvotes",), "runtime_min": ("runningtimemin",)},
@@ -206,6 +208,12 @@ FORMATS: list[Format] = [
 ]
 FORMAT_NAMES = ("tmdb", "wiki_plots", "imdb_1000", "imdb_top1000", "vega", "wikimovies_kb", "wikimovies_plots",
                 "sample", "hf", "csv")
+# WikiMovies/MetaQA KB relation → Movie field (or card label); the KB file is `title|relation|value` lines
+KB_RELATIONS = {
+    "directed_by": "directors", "written_by": "writers", "starred_actors": "cast", "has_genre": "genres",
+    "has_tags": "tags", "in_language": "language", "release_year": "year",
+    "has_imdb_rating": "IMDb rating", "has_imdb_votes": "IMDb votes",
+}
 
 
 def detect_columns(columns) -> str | None:
@@ -253,12 +261,8 @@ def _extra_value(value, kind: str) -> str | None:
     return None if is_null(text) else text
 
 
-def frame_to_movies(df: pd.DataFrame, fmt: Format, source: str, max_field_chars: int) -> tuple[list[Movie], Counter, Counter]:
-    """Rows → Movies. Returns (movies, skipped reason → count, notes reason → count).
-    Exact duplicate rows and rows with an oversized field or no title are skipped; rows with the same
-    title and year are merged into one movie."""
-    skipped: Counter = Counter()
-    notes: Counter = Counter()
+def _drop_bad_rows(df: pd.DataFrame, max_field_chars: int, skipped: Counter) -> pd.DataFrame:
+    """Columns renamed to column_key(); exact duplicate rows and rows with an oversized field dropped (counted)."""
     df = df.rename(columns={c: column_key(c) for c in df.columns})
     df = df.loc[:, ~df.columns.duplicated()]
     dup = df.astype(str).duplicated()
@@ -270,47 +274,68 @@ def frame_to_movies(df: pd.DataFrame, fmt: Format, source: str, max_field_chars:
     if too_long.any():
         skipped[f"field longer than {max_field_chars:,} characters"] += int(too_long.sum())
         df = df[~too_long]
+    return df
+
+
+def _first(row: dict, columns: list[str], allow_null_words: bool = False):
+    """The first non-blank value of `columns` in the row; null words ("unknown", "n/a") are skipped unless allowed."""
+    for col in columns:
+        value = row[col]
+        if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
+            continue
+        if allow_null_words or not is_null(str(value)):
+            return value
+    return None
+
+
+def _row_to_movie(row: dict, fmt: Format, getters: dict[str, list[str]], extras: dict[str, tuple[str, str]],
+                  source: str, notes: Counter) -> Movie | None:
+    """One row as a Movie (None without a title); `getters` maps each Movie field to the row's columns."""
+    first = lambda name, allow_null_words=False: _first(row, getters.get(name, ()), allow_null_words)
+    title = clean_text(first("title", allow_null_words=True))  # "Unknown" (2011) is a film
+    if not title:
+        return None
+    year = parse_year(first("year"))
+    if year is None:
+        notes["missing or invalid year"] += 1
+    cast: list[str] = []
+    for col in getters.get("cast", ()):
+        cast += [c for c in split_list(row[col], fmt.list_sep) if c.lower() not in {x.lower() for x in cast}]
+    return Movie(
+        title=title,
+        year=year,
+        directors=split_list(first("directors"), fmt.list_sep),
+        writers=split_list(first("writers"), fmt.list_sep),
+        cast=cast,
+        genres=title_case_genres(split_list(first("genres"), fmt.list_sep)),
+        language=language_name(first("language")),
+        tags=split_list(first("tags"), fmt.list_sep),
+        rating=parse_rating(first("rating")),
+        votes=parse_int(first("votes")),
+        runtime_min=parse_int(first("runtime_min")),
+        plot=clean_text(first("plot")),
+        source=source,
+        extra={label: v for label, (col, kind) in extras.items() if (v := _extra_value(row[col], kind))},
+    )
+
+
+def frame_to_movies(df: pd.DataFrame, fmt: Format, source: str,
+                    max_field_chars: int) -> tuple[list[Movie], Counter, Counter]:
+    """Rows → Movies. Returns (movies, skipped reason → count, notes reason → count).
+    Exact duplicate rows and rows with an oversized field or no title are skipped; rows with the same
+    title and year are merged into one movie."""
+    skipped: Counter = Counter()
+    notes: Counter = Counter()
+    df = _drop_bad_rows(df, max_field_chars, skipped)
     cols = set(df.columns)
     getters = {name: [c for c in columns if c in cols] for name, columns in fmt.fields.items()}
     extras = {label: spec for label, spec in fmt.extras.items() if spec[0] in cols}
     by_id: dict[str, Movie] = {}
     for row in df.to_dict("records"):
-        def first(name: str, allow_null_words: bool = False):
-            for col in getters.get(name, ()):
-                value = row[col]
-                if value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip():
-                    continue
-                if allow_null_words or not is_null(str(value)):
-                    return value
-            return None
-
-        title = clean_text(first("title", allow_null_words=True))  # "Unknown" (2011) is a film
-        if not title:
+        movie = _row_to_movie(row, fmt, getters, extras, source, notes)
+        if movie is None:
             skipped["missing title"] += 1
-            continue
-        year = parse_year(first("year"))
-        if year is None:
-            notes["missing or invalid year"] += 1
-        cast: list[str] = []
-        for col in getters.get("cast", ()):
-            cast += [c for c in split_list(row[col], fmt.list_sep) if c.lower() not in {x.lower() for x in cast}]
-        movie = Movie(
-            title=title,
-            year=year,
-            directors=split_list(first("directors"), fmt.list_sep),
-            writers=split_list(first("writers"), fmt.list_sep),
-            cast=cast,
-            genres=title_case_genres(split_list(first("genres"), fmt.list_sep)),
-            language=language_name(first("language")),
-            tags=split_list(first("tags"), fmt.list_sep),
-            rating=parse_rating(first("rating")),
-            votes=parse_int(first("votes")),
-            runtime_min=parse_int(first("runtime_min")),
-            plot=clean_text(first("plot")),
-            source=source,
-            extra={label: v for label, (col, kind) in extras.items() if (v := _extra_value(row[col], kind))},
-        )
-        if movie.id in by_id:
+        elif movie.id in by_id:
             notes["same title and year merged"] += 1
             by_id[movie.id] = merge_movies(by_id[movie.id], movie)
         else:

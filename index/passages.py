@@ -138,7 +138,16 @@ def tag_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
 
 
 def build_passages(movies: list[Movie], settings: Settings) -> list[Passage]:
-    """All passages of a movie collection, in a deterministic order (movies, then people, then tags)."""
+    """All passages of a movie collection, in a deterministic order (movies, then people, then tags).
+
+    Args:
+        movies: the collection (person and tag cards span all of it).
+        settings: `settings.index`: plot_chunk_words, person_card_films (films per person/tag card), tag_cards.
+
+    Returns:
+        Per movie a metadata card and its title-prefixed plot chunks, then person cards, then tag cards
+        (if enabled); keys are stable across builds, so `add` can match passages by key and hash.
+    """
     out: list[Passage] = []
     for movie in movies:
         out += movie_passages(movie, settings)

@@ -1,18 +1,14 @@
-"""Catalog readers: any supported file (or hf:dataset id) → Movie records, with the format detected
-from the columns or content. Bad files raise CatalogError with one line naming the file and the problem;
+"""Catalog readers: any supported file (or hf:dataset id) → Movie records, with the format detected from the
+columns or content (index.detect). Bad files raise CatalogError with one line naming the file and the problem;
 partly bad rows are skipped and counted by reason."""
 from __future__ import annotations
 
-import codecs
-import csv
-import gzip
 import hashlib
 import io
 import json
 import re
 import string
 import warnings
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,24 +19,20 @@ from core import models  # module attribute: tests replace models.hub_reachable
 from core.config import Settings
 from core.errors import CatalogError
 from core.records import Movie, key_text
+from index.detect import decode, detect_text_format, read_bytes
 from index.formats import (
     FORMAT_NAMES,
+    KB_RELATIONS,
     clean_text,
     column_key,
     detect_columns,
     format_by_name,
     frame_to_movies,
-    generic_format,
     merge_movies,
     parse_year,
     title_case_genres,
 )
 
-KB_RELATIONS = {
-    "directed_by": "directors", "written_by": "writers", "starred_actors": "cast", "has_genre": "genres",
-    "has_tags": "tags", "in_language": "language", "release_year": "year",
-    "has_imdb_rating": "IMDb rating", "has_imdb_votes": "IMDb votes",
-}
 _KB_LIST_FIELDS = ("directors", "writers", "cast", "genres", "tags")
 
 
@@ -57,116 +49,6 @@ class CatalogRead:
     def summary(self) -> dict:
         return {"path": self.path, "format": self.format, "movies": len(self.movies), "skipped": self.skipped,
                 "notes": self.notes, "sha256": self.sha256, "size": self.size}
-
-
-# ---------------------------------------------------------------- bytes → text
-
-def read_bytes(path: str) -> bytes:
-    """Raw (gunzipped) bytes of a catalog file; CatalogError for missing paths, folders and empty files."""
-    p = Path(path)
-    if not p.exists():
-        raise CatalogError(f"{path}: no such file")
-    if p.is_dir():
-        raise CatalogError(f"{path}: is a directory, expected a catalog file")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CatalogError(f"{path}: corrupt gzip data ({exc})") from exc
-    elif raw[:4] == b"PK\x03\x04":
-        raise CatalogError(f"{path}: is a zip archive; unzip it and pass the CSV or JSON inside")
-    if not raw.strip():
-        raise CatalogError(f"{path}: empty file")
-    return raw
-
-
-def decode(raw: bytes, path: str) -> str:
-    """UTF-8 (with or without BOM), UTF-16/32 with BOM, else cp1252/latin-1; CatalogError for binary data."""
-    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if raw.startswith(bom):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise CatalogError(f"{path}: invalid {encoding} text at byte {exc.start}") from exc
-            break
-    else:
-        if b"\x00" in raw[:65536]:
-            raise CatalogError(f"{path}: binary data (NUL bytes), not a CSV/JSON/text catalog")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("cp1252")
-            except UnicodeDecodeError:
-                text = raw.decode("latin-1")
-    sample = text[:65536]
-    control = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r") or 0x7F <= ord(ch) <= 0x9F)
-    if control > max(2, len(sample) // 100):
-        raise CatalogError(f"{path}: binary data ({control} control characters), not a CSV/JSON/text catalog")
-    if not text.strip():
-        raise CatalogError(f"{path}: empty file")
-    return text
-
-
-# ---------------------------------------------------------------- detection
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line
-    return ""
-
-
-def _pipe_format(line: str) -> str | None:
-    parts = line.split("|", 2)
-    if len(parts) == 3:
-        if parts[1] == "has_plot":
-            return "wikimovies_plots"
-        if parts[1] in KB_RELATIONS:
-            return "wikimovies_kb"
-    return None
-
-
-def _csv_header(text: str) -> list[str]:
-    try:
-        return next(csv.reader([_first_line(text)]))
-    except (csv.Error, StopIteration):
-        return []
-
-
-def detect_text_format(text: str, path: str) -> str:
-    head = text.lstrip()[:1]
-    if head in "[{":
-        return "vega" if re.search(r'"Major[ _]Genre"', text[:20000]) else "json"
-    line = _first_line(text)
-    pipe = _pipe_format(line)
-    if pipe:
-        return pipe
-    header = _csv_header(text)
-    found = detect_columns(header)
-    if found:
-        return found
-    if generic_format(header) is not None:
-        return "csv"
-    shown = ", ".join(repr(h) for h in header[:8])
-    for delim, name in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
-        if len(header) <= 1 and delim in line:
-            raise CatalogError(f"{path}: no title-like column in header {shown} — the file seems to use {name} "
-                               f"as delimiter; save it as comma-separated CSV")
-    raise CatalogError(f"{path}: no title-like column (expected one of title, name, movie, film, series_title); "
-                       f"header is {shown or 'empty'}")
-
-
-def detect_format(path: str) -> str:
-    """One of FORMAT_NAMES, from the file's columns or content (hf:… ids → "hf")."""
-    if str(path).startswith("hf:"):
-        return "hf"
-    return detect_text_format(decode(read_bytes(path), path), path)
 
 
 # ---------------------------------------------------------------- readers
@@ -271,14 +153,15 @@ def _read_kb(text: str, path: str, source: str, settings: Settings) -> CatalogRe
             notes["films sharing a title (one KB subject)"] += 1
         if not years:
             notes["missing or invalid year"] += 1
-        movie = Movie(title=title, year=years[0] if years else None, language=", ".join(f.get("language", [])) or None,
-                      source=source, extra=extra,
+        movie = Movie(title=title, year=years[0] if years else None,
+                      language=", ".join(f.get("language", [])) or None, source=source, extra=extra,
                       **{k: f.get(k, []) for k in _KB_LIST_FIELDS})
         movie.genres = title_case_genres(movie.genres)
         movies[movie.id] = merge_movies(movies[movie.id], movie) if movie.id in movies else movie
     if not movies:
         raise CatalogError(f"{path}: no usable lines ({_reasons(skipped) or 'empty'})")
-    return CatalogRead(path=path, format="wikimovies_kb", movies=list(movies.values()), skipped=dict(skipped), notes=dict(notes))
+    return CatalogRead(path=path, format="wikimovies_kb", movies=list(movies.values()), skipped=dict(skipped),
+                       notes=dict(notes))
 
 
 def _plot_file_title(title: str) -> str:
@@ -306,19 +189,33 @@ def _read_plots(text: str, path: str, source: str, settings: Settings) -> Catalo
 
 def _read_hf(dataset_id: str, path: str, settings: Settings) -> CatalogRead:
     if not models.hub_reachable(settings.models.hub_timeout_s):
-        raise CatalogError(f"{path}: the Hugging Face hub cannot be reached; download the dataset as CSV and pass the file")
+        raise CatalogError(f"{path}: the Hugging Face hub cannot be reached; "
+                           f"download the dataset as CSV and pass the file")
     try:
         import datasets  # deferred: heavy, and only for hf: sources
 
         df = datasets.load_dataset(dataset_id, split="train").to_pandas()
     except Exception as exc:
-        raise CatalogError(f"{path}: cannot load dataset ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CatalogError(f"{path}: cannot load dataset ({detail})") from exc
     return _read_table(df, "hf", path, path, settings, Counter())
 
 
-def read_catalog(path: str, format: str | None = None, settings: Settings | None = None) -> CatalogRead:
-    """Read one catalog file (or `hf:<dataset id>`) into Movie records."""
-    settings = settings or Settings()
+def read_catalog(path: str, settings: Settings, format: str | None = None) -> CatalogRead:
+    """Read one catalog file (or `hf:<dataset id>`) into Movie records.
+
+    Args:
+        path: a CSV/JSON/JSON-lines/WikiMovies text file (gzipped or not), or `hf:<dataset id>`.
+        settings: `settings.index.max_field_chars` caps a field (longer rows are skipped);
+            `settings.models.hub_timeout_s` bounds the hub check of `hf:` sources.
+        format: one of FORMAT_NAMES; None detects it from the columns or content.
+
+    Returns:
+        A CatalogRead: the movies, rows skipped and kept-with-a-fix by reason, the file's sha256 and size.
+
+    Raises:
+        CatalogError: the file is missing, unreadable, of an unknown format, or holds no usable rows (one line).
+    """
     path = str(path)
     if format is not None and format not in FORMAT_NAMES:
         raise CatalogError(f"{path}: unknown format '{format}' (choose from {', '.join(FORMAT_NAMES)})")
@@ -366,11 +263,24 @@ def attach_plots(movies: list[Movie], plots: CatalogRead) -> None:
     plots.movies = unmatched
 
 
-def read_catalogs(paths: list[str], format: str | None = None, settings: Settings | None = None,
+def read_catalogs(paths: list[str], settings: Settings, format: str | None = None,
                   known: list[Movie] | None = None) -> list[CatalogRead]:
     """Read every source; a WikiMovies plot file is merged into the KB file given with it (or, without one,
-    into the `known` movies of an existing index)."""
-    reads = [read_catalog(p, format, settings) for p in paths]
+    into the `known` movies of an existing index).
+
+    Args:
+        paths: catalog files or `hf:` ids, as for `read_catalog`.
+        settings: as for `read_catalog`.
+        format: one format for every path; None detects each.
+        known: movies of an existing index that a plot file without its KB file attaches to (changed in place).
+
+    Returns:
+        One CatalogRead per path, in order (a merged plot file keeps only the plots no movie took).
+
+    Raises:
+        CatalogError: any path cannot be read; nothing is returned then.
+    """
+    reads = [read_catalog(p, settings, format) for p in paths]
     kb_movies = [m for r in reads if r.format == "wikimovies_kb" for m in r.movies] or (known or [])
     for r in reads:
         if r.format == "wikimovies_plots" and kb_movies:

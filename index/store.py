@@ -64,7 +64,9 @@ class MovieIndex:
         self.passages = passages
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.manifest = manifest or {}
-        self.faiss = faiss_index if faiss_index is not None else make_faiss(self.vectors, self.manifest.get("hnsw", False))
+        if faiss_index is None:
+            faiss_index = make_faiss(self.vectors, self.manifest.get("hnsw", False))
+        self.faiss = faiss_index
         self.bm25 = bm25 if bm25 is not None else make_bm25(passages)
         self.tokenizer = bm25_tokenizer(self.bm25.vocab_dict)  # queries use the vocabulary the index was built with
 
@@ -153,7 +155,16 @@ def movies_from_frame(df: pd.DataFrame) -> list[Movie]:
 
 
 def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> None:
-    """Write every file of `index` into `folder` (a fresh staging folder), manifest last; replace_dir fsyncs it."""
+    """Write every file of `index` into `folder`, manifest last (with the data files' sizes, checked on load).
+
+    Not atomic by itself: index.build.write_index calls it on a fresh staging folder, which replace_dir fsyncs
+    and swaps in.
+
+    Args:
+        index: the passages, vectors, FAISS and BM25 indexes and the manifest (its "files" entry is set here).
+        movies: the Movie records behind the passages, kept for `add`.
+        folder: the folder to write into (created if missing).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     passages_frame(index.passages).to_parquet(folder / "passages.parquet", index=False)
@@ -172,7 +183,8 @@ def read_manifest(index_dir: str | Path) -> dict:
     folder = Path(index_dir)
     recover_dir(folder, marker=MANIFEST)  # a replace interrupted between its two renames (non-Linux)
     if not folder.exists():
-        raise IndexLoadError(f"{index_dir}: no index here; build one with `python -m index build SOURCE... --out {index_dir}`")
+        raise IndexLoadError(f"{index_dir}: no index here; "
+                             f"build one with `python -m index build SOURCE... --out {index_dir}`")
     if not folder.is_dir():
         raise IndexLoadError(f"{index_dir}: not an index folder (it is a file)")
     if not (folder / MANIFEST).is_file():
@@ -183,13 +195,15 @@ def read_manifest(index_dir: str | Path) -> dict:
         raise IndexLoadError(f"{index_dir}: corrupt {MANIFEST} ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
         found = manifest.get("schema_version") if isinstance(manifest, dict) else None
-        raise IndexLoadError(f"{index_dir}: index schema version {found}, expected {SCHEMA_VERSION}; rebuild the index")
+        raise IndexLoadError(f"{index_dir}: index schema version {found}, expected {SCHEMA_VERSION}; "
+                             f"rebuild the index")
     for name, size in manifest.get("files", {}).items():
         path = folder / name
         if not path.is_file():
             raise IndexLoadError(f"{index_dir}: corrupt index, {name} is missing")
         if path.stat().st_size != size:
-            raise IndexLoadError(f"{index_dir}: corrupt index, {name} has {path.stat().st_size} bytes, manifest says {size}")
+            raise IndexLoadError(f"{index_dir}: corrupt index, {name} has {path.stat().st_size} bytes, "
+                                 f"manifest says {size}")
     return manifest
 
 
@@ -207,20 +221,34 @@ def check_embedder(manifest: dict, index_dir, settings=None, embedder=None) -> N
         get_dim = getattr(embedder, "get_embedding_dimension", None) or embedder.get_sentence_embedding_dimension
         dim = get_dim()
         if dim != manifest.get("dim"):
-            raise IndexLoadError(f"{index_dir}: index vectors have dim {manifest.get('dim')}, the embedder makes dim {dim}; "
-                                 f"rebuild the index with this embedder")
+            raise IndexLoadError(f"{index_dir}: index vectors have dim {manifest.get('dim')}, "
+                                 f"the embedder makes dim {dim}; rebuild the index with this embedder")
 
 
 def load_movies(index_dir: str | Path) -> list[Movie]:
+    """The Movie records an index was built from (what `add` rebuilds person and tag cards across)."""
     try:
         return movies_from_frame(pd.read_parquet(Path(index_dir) / "movies.parquet"))
     except Exception as exc:
-        raise IndexLoadError(f"{index_dir}: corrupt movies.parquet ({str(exc).splitlines()[0] if str(exc) else exc})") from exc
+        detail = str(exc).splitlines()[0] if str(exc) else exc
+        raise IndexLoadError(f"{index_dir}: corrupt movies.parquet ({detail})") from exc
 
 
 def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieIndex:
-    """Load an index folder. With `settings`, refuse an index built by another embedder; with `embedder`,
-    refuse a vector-size mismatch. Raises IndexLoadError (one line) for missing/corrupt/mismatched indexes."""
+    """Load an index folder, checking file sizes, counts and dimensions against its manifest.
+
+    Args:
+        index_dir: a folder written by index.build (build_index, add_to_index).
+        settings: when given, refuse an index built by another embedder than `settings.models.embedder`
+            (compared by weight hash).
+        embedder: when given, refuse an index whose vector size differs from the embedder's.
+
+    Returns:
+        The MovieIndex (vectors memory-mapped read-only).
+
+    Raises:
+        IndexLoadError: the folder is missing, corrupt, or mismatched (one line that says what to do).
+    """
     folder = Path(index_dir)
     manifest = read_manifest(folder)
     check_embedder(manifest, index_dir, settings, embedder)

@@ -33,14 +33,15 @@ _OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop", "repeti
 
 
 def optimize_model(model, settings: Settings):
-    """Apply settings.decoding.generator_dtype and settings.decoding.quantize_int8 (in place; idempotent). Returns the model."""
+    """Apply settings.decoding.generator_dtype and settings.decoding.quantize_int8 (in place; idempotent).
+    Returns the model, in eval mode."""
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}.get(settings.decoding.generator_dtype)
     if dtype is None:
-        raise ValueError(f"generator_dtype must be 'float32' or 'bfloat16', not {settings.decoding.generator_dtype!r}")
+        raise ConfigError(f"generator_dtype must be 'float32' or 'bfloat16', not {settings.decoding.generator_dtype!r}")
     if next(model.parameters()).dtype != dtype:
         model.to(dtype)
     if settings.decoding.quantize_int8 and not getattr(model, "_movie_rag_int8", False):
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import quantize_dynamic  # deferred: only with quantize_int8
 
         body = model.get_decoder()  # the output head stays float: int8 logits hurt answers badly
         quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
@@ -101,6 +102,14 @@ def _stop_strings(value) -> tuple[str, ...]:
 
 
 class Generator:
+    """Batched and streamed generation with per-call stop strings and a prefilled KV cache per prompt prefix.
+
+    Args:
+        model: a Hugging Face causal LM (dtype and int8 quantization applied from settings.decoding, in place).
+        tokenizer: its tokenizer (chat models get no extra special tokens: the chat template has them).
+        settings: `settings.decoding`: defaults of every generation option, batch size, prefix cache.
+    """
+
     def __init__(self, model, tokenizer, settings: Settings) -> None:
         self.model = optimize_model(model, settings)
         self.tokenizer, self.settings = tokenizer, settings
@@ -160,7 +169,7 @@ class Generator:
         get = lambda name: overrides[name] if overrides.get(name) is not None else getattr(s.decoding, name)
         max_new = int(get("max_new_tokens"))
         if max_new < 1:
-            raise ValueError("max_new_tokens must be at least 1")
+            raise ConfigError("max_new_tokens must be at least 1")
         temperature = float(get("temperature"))
         args = dict(max_new_tokens=max_new, eos_token_id=self.eos_ids, pad_token_id=self.pad_id, use_cache=True)
         if temperature > 0:
@@ -202,7 +211,21 @@ class Generator:
         return [row[width:].tolist() for row in out]
 
     def generate(self, prompts: list[str], **gen_overrides) -> list[str]:
-        """Answers for prompts, in order: batches of settings.decoding.batch_size, sorted by length, left-padded."""
+        """Generate for every prompt: batches of settings.decoding.batch_size, sorted by length, left-padded.
+
+        Args:
+            prompts: rendered prompts (rag.prompt); those starting with a registered prefix reuse its KV cache.
+            **gen_overrides: max_new_tokens, temperature (0 = greedy), top_p, top_k, repetition_penalty, seed,
+                stop (strings; default a newline, () for none), suppress_first (token ids the text may not
+                start with); unset ones take their settings.decoding default, where one exists.
+
+        Returns:
+            The texts, in prompt order: leading whitespace dropped, cut before the first stop string.
+
+        Raises:
+            TypeError: an unknown option.
+            ValueError: max_new_tokens < 1, or stop is not non-empty strings (ConfigError).
+        """
         config, stop = self._config(gen_overrides)
         encoded = [self.encode(p) for p in prompts]
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i][0]))
@@ -218,7 +241,15 @@ class Generator:
         return texts
 
     def stream(self, prompt: str, **gen_overrides) -> Iterator[str]:
-        """Text deltas as tokens arrive; their concatenation equals generate([prompt])[0]."""
+        """Generate for one prompt, streamed (a worker thread runs generate(); leaving early cancels it).
+
+        Args:
+            prompt, **gen_overrides: as in `generate`.
+
+        Yields:
+            Text deltas as tokens arrive; their concatenation equals generate([prompt])[0] (a tail that may
+            start a stop string is held back until it is known not to).
+        """
         config, stop = self._config(gen_overrides)
         ids, prefix = self.encode(prompt)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)

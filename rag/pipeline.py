@@ -16,7 +16,11 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from core.config import Settings
+from core.errors import InputError
+from core.models import load_embedder, load_generator
 from core.records import PassageKind, Stage
+from index.build import ensure_index
+from index.store import load_index
 from rag.generate import Generator
 from rag.prompt import (
     ABSTAIN_ANSWER,
@@ -96,7 +100,18 @@ def trained_prompt_settings(settings: Settings, spec) -> Settings:
 
 
 class Pipeline:
-    def __init__(self, index, embedder, model, tokenizer, settings: Settings, generator_name: str | None = None) -> None:
+    """Answers questions over one index with one generator (`ask`, `ask_batch`, `ask_stream`); continues plots.
+
+    Args:
+        index: a MovieIndex (index.store.load_index), or None: plain mode and plots only.
+        embedder: the SentenceTransformer the index was built with (None with no index).
+        model, tokenizer: a causal LM and its tokenizer (core.models.load_generator).
+        settings: every stage's settings, with the generator's trained prompt format (see load_pipeline).
+        generator_name: shown in answers; default the model's name_or_path.
+    """
+
+    def __init__(self, index, embedder, model, tokenizer, settings: Settings,
+                 generator_name: str | None = None) -> None:
         self.settings = settings
         self.embedder, self.tokenizer = embedder, tokenizer
         self.generator = Generator(model, tokenizer, settings)
@@ -108,7 +123,7 @@ class Pipeline:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pipeline:
-        """Load the embedder, the generator and the index at settings.index.index_dir (built from the sample if absent)."""
+        """`load_pipeline(settings)`: the default index (built from the sample if absent) and the models."""
         return load_pipeline(settings)
 
     @property
@@ -116,7 +131,11 @@ class Pipeline:
         return self.generator.model
 
     def swap_index(self, new_index) -> None:
-        """Serve another index (the app calls this after building or adding)."""
+        """Serve another index from now on (the app calls this after building or adding).
+
+        Args:
+            new_index: a MovieIndex built with the same embedder, or None (plain mode and plots only).
+        """
         self.index = new_index
         self.retriever = Retriever(new_index, self.embedder, self.settings) if new_index is not None else None
 
@@ -124,12 +143,12 @@ class Pipeline:
 
     def _check(self, question: str, mode: str) -> str:
         if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+            raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         question = (question or "").strip()
         if not question:
-            raise ValueError("the question is empty")
+            raise InputError("the question is empty")
         if mode == "rag" and self.retriever is None:
-            raise ValueError("no index is loaded; rag mode needs one")
+            raise InputError("no index is loaded; rag mode needs one")
         return question
 
     def _abstention_start(self) -> list[int]:
@@ -155,7 +174,8 @@ class Pipeline:
                     and is_abstention(text))
 
     def _abstains(self, retrieval: Retrieval) -> bool:
-        return not retrieval.hits or (retrieval.best_dense < self.settings.answer.abstain_threshold and not retrieval.linked)
+        weak = retrieval.best_dense < self.settings.answer.abstain_threshold
+        return not retrieval.hits or (weak and not retrieval.linked)
 
     def _context_hits(self, retrieval: Retrieval) -> list:
         """The hits put in the prompt: all k, or, when a title/person links, the linked cards first and at
@@ -200,7 +220,8 @@ class Pipeline:
         text = text.rstrip(" ,;")  # a list cut by max_new_tokens
         items = [] if abstained else split_answer(text)
         if mode == "rag" and items and self.settings.answer.snap_cutoff > 0:  # typos in copied names
-            text, items = snap_to_context(text, items, [s.text for s in sources if s.used], self.settings.answer.snap_cutoff)
+            used = [s.text for s in sources if s.used]
+            text, items = snap_to_context(text, items, used, self.settings.answer.snap_cutoff)
         for source in sources:
             source.span = None if abstained else find_span(source.text, text, items)
         timings = {k: round(v, 4) for k, v in timings.items()}
@@ -235,6 +256,17 @@ class Pipeline:
             yield text, None
         return text
 
+    def _plot_request(self, prompt: str, genre: str | None, gen_overrides: dict) -> tuple[str, str, dict]:
+        """(opening, rendered prompt, generation options): the plot settings, overridden by non-None options."""
+        opening = " ".join((prompt or "").split())
+        if not opening:
+            raise InputError("the plot prompt is empty")
+        s = self.settings
+        options = dict(max_new_tokens=s.plot.plot_max_new_tokens, temperature=s.plot.plot_temperature,
+                       repetition_penalty=s.plot.plot_repetition_penalty, stop=())
+        options.update({k: v for k, v in gen_overrides.items() if v is not None})
+        return opening, render_plot_prompt(self.tokenizer, opening, genre, s), options
+
     # ------------------------------------------------------------ public
 
     def ask(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
@@ -257,7 +289,17 @@ class Pipeline:
     def ask_batch(self, questions: list[str], mode: str = "rag", k: int | None = None, years: tuple | None = None,
                   genres: list[str] | None = None, progress: bool | None = None, **gen_overrides) -> list[Answer]:
         """Answers in order: batched retrieval and generation, in chunks of 4 x settings.decoding.batch_size
-        questions, under one progress bar (default settings.run.progress). Arguments as in `ask`."""
+        questions, under one progress bar.
+
+        Args:
+            questions: the question texts.
+            mode, k, years, genres, **gen_overrides: as in `ask`, for every question.
+            progress: show a progress bar (default settings.run.progress).
+
+        Returns:
+            One Answer per question, in order. Raises ValueError, before any work, for an unknown mode, an empty
+            question, or rag mode without an index.
+        """
         questions = [self._check(q, mode) for q in questions]
         progress = self.settings.run.progress if progress is None else progress
         size = max(1, self.settings.decoding.batch_size) * 4
@@ -271,8 +313,15 @@ class Pipeline:
 
     def ask_stream(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
                    genres: list[str] | None = None, **gen_overrides) -> Iterator[tuple[str, Answer | None]]:
-        """Yields (text so far, None) as tokens arrive, then (full text, Answer) with the same answer as `ask`
-        and timings that add first_token_s. Arguments as in `ask`."""
+        """The answer of `ask`, streamed: the one answer path that is not batched.
+
+        Args:
+            question, mode, k, years, genres, **gen_overrides: as in `ask`.
+
+        Yields:
+            (text so far, None) as tokens arrive (an abstention is yielded whole), then (full text, Answer) with
+            the same answer as `ask` and timings that add first_token_s.
+        """
         start = time.perf_counter()
         question = self._check(question, mode)
         retrieval = self._retrieve([question], mode, k, years, genres)[0]
@@ -293,43 +342,59 @@ class Pipeline:
         yield answer.text, answer
 
     def plot(self, prompt: str, genre: str | None = None, **gen_overrides) -> str:
-        """The plot opening followed by the model's continuation."""
-        text = ""
-        for text in self.plot_stream(prompt, genre, _stream=False, **gen_overrides):
-            pass
-        return text
+        """Continue a movie plot (no retrieval, no stop string: it runs to max_new_tokens or eos).
 
-    def plot_stream(self, prompt: str, genre: str | None = None, _stream: bool = True, **gen_overrides) -> Iterator[str]:
-        """Yields the plot so far (opening + continuation) as tokens arrive."""
-        opening = " ".join((prompt or "").split())
-        if not opening:
-            raise ValueError("the plot prompt is empty")
-        s = self.settings
-        options = dict(max_new_tokens=s.plot.plot_max_new_tokens, temperature=s.plot.plot_temperature,
-                       repetition_penalty=s.plot.plot_repetition_penalty, stop=())
-        options.update({k: v for k, v in gen_overrides.items() if v is not None})
-        rendered = render_plot_prompt(self.tokenizer, opening, genre, s)
-        joiner = lambda cont: opening + ("" if not cont or cont[0] in " ,.;:!?'" else " ") + cont
-        if not _stream:
-            yield joiner(self.generator.generate([rendered], **options)[0])
-            return
+        Args:
+            prompt: the plot opening (whitespace collapsed).
+            genre: condition the continuation on a genre, e.g. "Horror".
+            **gen_overrides: generation options; unset ones come from `settings.plot`.
+
+        Returns:
+            The opening followed by the model's continuation (ValueError when the opening is empty).
+        """
+        opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
+        return _join_plot(opening, self.generator.generate([rendered], **options)[0])
+
+    def plot_stream(self, prompt: str, genre: str | None = None, **gen_overrides) -> Iterator[str]:
+        """`plot`, streamed. Arguments as in `plot`.
+
+        Yields:
+            The plot so far (opening + continuation) as tokens arrive; the last item equals `plot`'s result.
+        """
+        opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
         continuation = ""
         for delta in self.generator.stream(rendered, **options):
             continuation += delta
-            yield joiner(continuation)
+            yield _join_plot(opening, continuation)
+
+
+def _join_plot(opening: str, continuation: str) -> str:
+    """The opening and its continuation, with a space between unless the continuation starts with punctuation."""
+    space = "" if not continuation or continuation[0] in " ,.;:!?'" else " "
+    return opening + space + continuation
 
 
 def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: bool = True) -> Pipeline:
-    """The index first (a bad folder fails fast), then the embedder and the generator with the prompt format it
-    was trained with. An explicit `index_dir` is loaded as is (never rebuilt); without one, the index at
-    settings.index.index_dir is used, built from the sample catalog if absent. need_index=False: plain/plot only."""
-    from core.models import load_embedder, load_generator
-    from index.build import ensure_index
-    from index.store import load_index
+    """Load a Pipeline: the index first (a bad folder fails fast), then the embedder, then the generator with
+    the prompt format it was trained with.
 
+    Args:
+        settings: models, index, and every answer-stage setting.
+        index_dir: an index folder, loaded as is (never rebuilt); default settings.index.index_dir, built from
+            settings.index.sample_catalog when it holds no valid index.
+        need_index: False loads no index and no embedder (plain mode and plots only).
+
+    Returns:
+        The Pipeline, its settings adjusted to a fine-tuned generator's prompt_settings.json if it has one.
+
+    Raises:
+        IndexLoadError: the index is missing, corrupt, or built by another embedder.
+        ModelUnavailable: the embedder or the generator cannot be found or loaded.
+    """
     index = embedder = None
     if need_index:
         index = load_index(index_dir or ensure_index(settings), settings)
         embedder = load_embedder(settings=settings)
     model, tokenizer, spec = load_generator(settings)
-    return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec), generator_name=spec.name)
+    return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
+                    generator_name=spec.name)

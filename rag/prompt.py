@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rapidfuzz import fuzz, process
+
 from core.config import Settings
 from core.records import Passage
 
@@ -44,7 +46,8 @@ _EXAMPLES = [  # (context passages, question, answer); settings.prompt.prompt_ex
     ([_CARD], "what year was The Silent Harbor released?", "1961"),
     (["Mia Holm — actor in: The Silent Harbor (1961), Northern Lights (1964), The Long Winter (1970), Storm Coast "
       "(1975), Red Fields (1981)."],
-     "what films did Mia Holm star in?", "The Silent Harbor, Northern Lights, The Long Winter, Storm Coast, Red Fields"),
+     "what films did Mia Holm star in?",
+     "The Silent Harbor, Northern Lights, The Long Winter, Storm Coast, Red Fields"),
 ]
 _SENTINEL = "\u0000QUESTION\u0000"
 _SPECIAL_PATTERN = re.compile(r"<\|[^|>\s]{1,40}\|>|</?s>|\[/?INST\]")
@@ -126,7 +129,8 @@ def pack_passages(tokenizer, question: str, passages: list[Passage], settings: S
     chosen: list[str] = []
     seen: set[str] = set()
     for passage in passages:
-        text = truncate_tokens(tokenizer, strip_special_tokens(tokenizer, passage.text), settings.prompt.max_passage_tokens)
+        clean = strip_special_tokens(tokenizer, passage.text)
+        text = truncate_tokens(tokenizer, clean, settings.prompt.max_passage_tokens)
         if not text or text.lower() in seen:
             continue
         if count_tokens(tokenizer, _assemble_rag(tokenizer, q, chosen + [text], settings)) <= budget:
@@ -136,7 +140,18 @@ def pack_passages(tokenizer, question: str, passages: list[Passage], settings: S
 
 
 def build_rag_prompt(tokenizer, question: str, passages: list[Passage], settings: Settings) -> tuple[str, list[str]]:
-    """(prompt, the passage texts it holds): context passages, then the question; ≤ prompt_budget() tokens."""
+    """The prompt of rag mode: numbered context passages, then the question, within prompt_budget() tokens.
+
+    Args:
+        tokenizer: the generator's tokenizer (chat models get the system prompt and demonstrations).
+        question: the question text (special tokens stripped, truncated to settings.prompt.max_question_tokens).
+        passages: the retrieved passages, best first; each is cleaned to one line and truncated to
+            settings.prompt.max_passage_tokens, duplicates dropped, and kept while the prompt fits the budget.
+        settings: `settings.prompt` (budget, truncation, demonstrations) and `settings.decoding.max_new_tokens`.
+
+    Returns:
+        (prompt, the passage texts it holds, in order).
+    """
     packed = pack_passages(tokenizer, question, passages, settings)
     return _assemble_rag(tokenizer, _question(tokenizer, question, settings), packed, settings), packed
 
@@ -156,7 +171,8 @@ def render_plain_prompt(tokenizer, question: str, settings: Settings) -> str:
 
 def render_plot_prompt(tokenizer, prompt: str, genre: str | None, settings: Settings) -> str:
     """A plot opening the model continues; the generated text follows the opening directly."""
-    opening = truncate_tokens(tokenizer, strip_special_tokens(tokenizer, prompt), settings.prompt.max_prompt_tokens // 2)
+    clean = strip_special_tokens(tokenizer, prompt)
+    opening = truncate_tokens(tokenizer, clean, settings.prompt.max_prompt_tokens // 2)
     genre = strip_special_tokens(tokenizer, genre or "")[:40]
     if is_chat_model(tokenizer):
         ask = f"Continue this {genre + ' ' if genre else ''}movie plot: {opening}"
@@ -212,8 +228,6 @@ def context_phrases(texts: list[str], max_chars: int = 80) -> list[str]:
 def snap_to_context(text: str, items: list[str], texts: list[str], cutoff: float) -> tuple[str, list[str]]:
     """(text, items) with every item that is not in the passages replaced by the passage phrase closest to it,
     when that phrase scores at least `cutoff` (rapidfuzz ratio, 0-100): "Douglas Sark" → "Douglas Sirk"."""
-    from rapidfuzz import fuzz, process
-
     lowered = " \n ".join(texts).lower()
     phrases: list[str] | None = None
     snapped: list[str] = []

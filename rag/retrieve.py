@@ -62,6 +62,14 @@ class _Link:
 
 
 class Retriever:
+    """Hybrid search over one index: dense + BM25 fused by RRF, linked title/person/tag cards pinned first.
+
+    Args:
+        index: the MovieIndex to search.
+        embedder: the SentenceTransformer the index was built with (encodes the questions).
+        settings: `settings.retrieval` (k, candidates, rrf_k, linking and hop options).
+    """
+
     def __init__(self, index: MovieIndex, embedder, settings: Settings) -> None:
         self.index, self.embedder, self.settings = index, embedder, settings
         # link stage → normalised name → card rows (titles also under their article-less variant)
@@ -84,10 +92,24 @@ class Retriever:
 
     def search(self, question: str, k: int | None = None, years: tuple | None = None,
                genres: list[str] | None = None) -> Retrieval:
+        """One question's passages: `search_batch([question], ...)[0]`."""
         return self.search_batch([question], k=k, years=years, genres=genres)[0]
 
     def search_batch(self, questions: list[str], k: int | None = None, years: tuple | None = None,
                      genres: list[str] | None = None) -> list[Retrieval]:
+        """The passages for each question, with dense encoding and FAISS search batched over all of them.
+
+        Args:
+            questions: the question texts.
+            k: passages per question (default settings.retrieval.k).
+            years: (from, to) release years, either end None; only film passages in range are kept.
+            genres: keep only film passages with any of these genres (case-insensitive).
+
+        Returns:
+            One Retrieval per question, in order: up to k hits, linked cards first, each with its stage (with
+            hops = 2, the cards they name may add more); the best dense cosine (for abstention); whether a name
+            in the question was linked.
+        """
         k = k or self.settings.retrieval.k
         if not questions:
             return []
@@ -115,7 +137,16 @@ class Retriever:
         return out
 
     def link(self, question: str, candidates: list[int] = ()) -> list[_Link]:
-        """Titles and people named in the question: exact n-grams first, else fuzzy over candidate cards."""
+        """Titles, people and (in topical questions) tags named in the question.
+
+        Args:
+            question: the question text.
+            candidates: card rows to match fuzzily when no exact n-gram of the question names a card.
+
+        Returns:
+            The links (token span, stage, card rows, score), best first; a year in the question narrows a
+            remake's rows to that year's version.
+        """
         tokens = normalize(question).split()
         links = self._exact_links(tokens, question)
         if not links and candidates:
@@ -164,7 +195,7 @@ class Retriever:
         hits: list[Hit] = []
         seen: set[int] = set()
         rank = {Stage.TITLE_LINK: 0, Stage.PERSON_LINK: 1, Stage.TAG_LINK: 0 if _TOPICAL.search(question) else 2}
-        for link in sorted(links, key=lambda l: rank[l.stage]):  # stable: best match first within a kind
+        for link in sorted(links, key=lambda lk: rank[lk.stage]):  # stable: best match first within a kind
             rows = [r for r in link.rows if link.stage != Stage.TITLE_LINK or self._passes(r, years, genres)]
             for row in sorted(rows, key=lambda r: -fused.get(r, 0.0)):
                 if row not in seen and len(seen) < min(k, self.settings.retrieval.max_links):
@@ -193,7 +224,7 @@ class Retriever:
         for hit in linked:
             wanted = Stage.PERSON_LINK if hit.passage.kind == PassageKind.CARD else Stage.TITLE_LINK
             text = hit.passage.text
-            for link in sorted(self._exact_links(normalize(text).split(), text), key=lambda l: l.start):
+            for link in sorted(self._exact_links(normalize(text).split(), text), key=lambda lk: lk.start):
                 if link.stage != wanted:
                     continue
                 rows = [r for r in link.rows if wanted != Stage.TITLE_LINK or self._passes(r, years, genres)]
@@ -223,14 +254,14 @@ class Retriever:
         # Spans with more content words win, then spans written exactly as the name ("Hell" over "In Hell" in
         # "spoken in Hell"), then longer ones; a name inside a winner ("Morrison" in "Temuera Morrison") is
         # dropped. Names with the very same span (a film, a person, a tag) are all kept.
-        def rank(l: _Link) -> tuple:
-            content = sum(w not in _GENERIC for w in tokens[l.start:l.end])
-            exact = any(self.index.passages[r].title in question for r in l.rows[:3])
-            return -content, not exact, -(l.end - l.start), l.start
+        def rank(link: _Link) -> tuple:
+            content = sum(w not in _GENERIC for w in tokens[link.start:link.end])
+            exact = any(self.index.passages[r].title in question for r in link.rows[:3])
+            return -content, not exact, -(link.end - link.start), link.start
 
         found.sort(key=rank)
         if len(found) > 1:  # "Scarface 1983": a bare year is a year, not the film "1983"
-            found = [l for l in found if not (l.end - l.start == 1 and _YEAR.match(tokens[l.start]))] or found
+            found = [f for f in found if not (f.end - f.start == 1 and _YEAR.match(tokens[f.start]))] or found
         kept: list[_Link] = []
         for link in found:
             clash = [o for o in kept if link.start < o.end and o.start < link.end]
@@ -266,7 +297,7 @@ class Retriever:
     @staticmethod
     def _question_year(tokens: list[str], links: list[_Link]) -> int | None:
         """A four-digit year in the question that is not part of a linked title ("1917", "2001 ...")."""
-        inside = {i for l in links if l.start >= 0 for i in range(l.start, l.end)}
+        inside = {i for link in links if link.start >= 0 for i in range(link.start, link.end)}
         for i, tok in enumerate(tokens):
             if i not in inside and _YEAR.match(tok):
                 return int(tok)

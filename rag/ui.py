@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from core.config import Settings
+from core.errors import CatalogError, IndexLoadError
 from core.fileio import replace_dir, staging_dir
+from index.detect import detect_format
+from index.sources import read_catalog
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 8  # parsed movies shown per upload preview
@@ -184,8 +187,6 @@ class Demo:
 
     def preview(self, paths: list[str] | None) -> tuple[str, list[list]]:
         """(status markdown, first parsed rows) for uploaded files; a bad file gives its one-line error."""
-        from index.sources import detect_format, read_catalog
-
         if not paths:
             return "Upload one or more catalog files (CSV or JSON) to see their format and first rows.", []
         lines, rows = [], []
@@ -193,12 +194,13 @@ class Demo:
             name = os.path.basename(path)
             try:
                 fmt = detect_format(path)
-                read = read_catalog(path, fmt, self.settings)
+                read = read_catalog(path, self.settings, fmt)
             except Exception as exc:
                 lines.append(f"- **{name}**: error: {one_line(exc, [path])}")
                 continue
             skipped = ", ".join(f"{n} {why}" for why, n in read.skipped.items() if n)
-            lines.append(f"- **{name}**: format `{fmt}`, {len(read.movies)} movies" + (f" (skipped: {skipped})" if skipped else ""))
+            lines.append(f"- **{name}**: format `{fmt}`, {len(read.movies)} movies"
+                         + (f" (skipped: {skipped})" if skipped else ""))
             for m in read.movies[:PREVIEW_ROWS]:
                 plot = m.plot[:100] + ("…" if len(m.plot) > 100 else "")
                 rows.append([name, fmt, m.title, m.year, ", ".join(m.directors), ", ".join(m.genres), plot])
@@ -208,9 +210,8 @@ class Demo:
                      on_progress: Callable[[int, int], None] | None = None) -> str:
         """Rebuild (or extend) an index from uploads in self.uploads_dir and swap it in once loaded.
         Any failure leaves the live index serving and returns a one-line error."""
-        from core.errors import CatalogError, IndexLoadError
-        from index.build import add_to_index, build_index
-        from index.store import load_index
+        from index.build import add_to_index, build_index  # deferred: heavy (faiss), only when indexing
+        from index.store import load_index  # deferred: heavy (faiss)
 
         if not paths:
             return "error: upload at least one catalog file first"

@@ -67,8 +67,10 @@ class FakePipeline:
         yield "Steven", None
         passage = "Jaws (1975). Directed by Steven Spielberg. <A shark>."
         start = passage.index("Steven")
-        sources = [FakeSource("Jaws", 1975, "card", passage, 0.8, "title-link", (start, start + 16))] if mode == "rag" else []
-        yield text, FakeAnswer(question, mode, text, [text], sources, False, {"retrieve_s": 0.01, "generate_s": 0.2, "total_s": 0.21})
+        source = FakeSource("Jaws", 1975, "card", passage, 0.8, "title-link", (start, start + 16))
+        sources = [source] if mode == "rag" else []
+        timings = {"retrieve_s": 0.01, "generate_s": 0.2, "total_s": 0.21}
+        yield text, FakeAnswer(question, mode, text, [text], sources, False, timings)
 
     def plot_stream(self, prompt, genre=None, **gen):
         self.calls.append({"prompt": prompt, "genre": genre, **gen})
@@ -311,10 +313,12 @@ def test_browser_asks_who_directed_jaws(tmp_path):
         box = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#question textarea"))
         box.send_keys("Who directed Jaws?", Keys.ENTER)
         answers = WebDriverWait(driver, 90).until(
-            lambda d: d.find_element(By.ID, "answers") if "Sources (" in d.find_element(By.ID, "answers").text else None)
+            lambda d: d.find_element(By.ID, "answers") if "Sources (" in d.find_element(By.ID, "answers").text
+            else None)
         answer = answers.find_element(By.CSS_SELECTOR, "[data-testid=bot]").text
         answers.find_element(By.CSS_SELECTOR, ".thought-group .title").click()  # open the sources panel
-        WebDriverWait(driver, 10).until(lambda d: any(e.text for e in d.find_elements(By.CSS_SELECTOR, "#answers .source")))
+        WebDriverWait(driver, 10).until(
+            lambda d: any(e.text for e in d.find_elements(By.CSS_SELECTOR, "#answers .source")))
         time.sleep(0.5)  # let the panel finish opening before the screenshot
         driver.save_screenshot(str(tmp_path / "ask.png"))
         if os.environ.get("APP_SCREENSHOT_DIR"):

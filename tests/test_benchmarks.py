@@ -35,8 +35,9 @@ def tiny_lm(tiny_gpt2_dir, tiny_tokenizer_dir, tmp_path_factory):
     tokenizer = GPT2TokenizerFast(vocab=str(tiny_tokenizer_dir / "vocab.json"),
                                   merges=str(tiny_tokenizer_dir / "merges.txt"), model_max_length=512)
     torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=512, n_embd=32, n_layer=2, n_head=2,
-                               bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)).save_pretrained(out)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=512, n_embd=32, n_layer=2, n_head=2,
+                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+    GPT2LMHeadModel(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
 

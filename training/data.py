@@ -56,7 +56,7 @@ class PrepareConfig:
     gold_share: float = 0.4  # RAG examples built from the gold passage plus distractors
     abstain_share: float = 0.1  # RAG examples without the gold passage, target = the abstention answer
     k: int | None = None  # passages per RAG prompt (None → settings.retrieval.k)
-    prompt_examples: int | None = None  # demonstration turns in chat RAG prompts (None → settings.prompt.prompt_examples)
+    prompt_examples: int | None = None  # demonstration turns in chat RAG prompts (None → settings.prompt)
     max_length: int = 256  # tokens per example (prompt + answer + eos); the RAG context is packed to fit
     val_share: float = 0.05  # share of questions (and plots) held out for validation loss / perplexity
     limit: int | None = None  # random cap on QA pairs from question files and HF datasets (quick runs)
@@ -154,8 +154,6 @@ def load_tokenizer(name: str | None, settings: Settings):
     """The tokenizer (and chat template) of the model that will be trained, resolved like the generator."""
     from transformers import AutoTokenizer  # deferred: heavy
 
-
-
     spec = resolve_generator(settings.with_overrides(generator=name))
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.adapter or spec.path)
@@ -168,19 +166,30 @@ def load_tokenizer(name: str | None, settings: Settings):
 
 def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = False,
             tokenizer=None) -> dict:
-    """Build train/validation examples and save them (datasets save_to_disk, or train/validation.jsonl)."""
-    from datasets import Dataset, DatasetDict  # deferred: heavy
+    """Build train/validation examples and save them for `training.finetune`.
 
-    if cfg.style not in STYLES:
-        raise DataError(f"unknown style '{cfg.style}' (use one of {', '.join(STYLES)})")
-    if not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.lm_catalogs):
-        raise DataError("nothing to prepare: give question files, a dataset id, catalogs or LM catalogs")
+    Args:
+        cfg: the sources (question files, HF datasets, catalogs, LM catalogs), style, shares and limits.
+        out_dir: where the data (datasets save_to_disk, or train/validation.jsonl) and prepare_meta.json go.
+        settings: prompt and retrieval settings the prompts are rendered with, model resolution, progress.
+        jsonl: write train/validation.jsonl instead of an Arrow dataset folder.
+        tokenizer: the tokenizer (and chat template) to render with; default that of `cfg.tokenizer`.
+
+    Returns:
+        The report (also written to prepare_meta.json): example counts per split, kind and source, pairs
+        dropped by the test guard, the config and the prompt settings to answer with.
+
+    Raises:
+        DataError: an unknown style, no sources, a max length too short for the prompt, RAG examples for
+            question files without an index, or no example at all.
+        ModelUnavailable: the tokenizer cannot be loaded.
+    """
+    _check_sources(cfg)
     started = time.perf_counter()
     spec_name = cfg.tokenizer or "custom tokenizer"
     if tokenizer is None:
         tokenizer, spec = load_tokenizer(cfg.tokenizer, settings)
         spec_name = spec.name
-    rng = random.Random(cfg.seed)
     settings = settings.with_overrides(prompt_examples=cfg.prompt_examples)
     _check_template_fits(cfg, settings, tokenizer)
     movies_by_catalog = {r.path: r.movies for r in read_catalogs(cfg.catalogs, settings=settings)}
@@ -193,31 +202,14 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = 
     skipped_rag = 0
     if cfg.style in ("rag", "both") and pairs:
         renderer = _make_renderer(cfg, settings, tokenizer, movies_by_catalog)
-        bar = tqdm(total=len(pairs), desc="rendering RAG examples", disable=not settings.run.progress)
-        for start in range(0, len(pairs), 256):
-            chunk = pairs[start:start + 256]
-            for pair, split, retrieved in zip(chunk, splits[start:start + 256], renderer.candidates(chunk)):
-                example = renderer.render(pair, retrieved)
-                if example is None:
-                    skipped_rag += 1
-                else:
-                    examples.append((split, example))
-            bar.update(len(chunk))
-        bar.close()
+        rag, skipped_rag = _rag_examples(renderer, pairs, splits, settings.run.progress)
+        examples += rag
     if cfg.lm_catalogs:
-        movies = combine(read_catalogs(cfg.lm_catalogs, settings=settings))
-        source = "+".join(Path(p).name for p in cfg.lm_catalogs)
-        for ex in lm_examples(movies, tokenizer, cfg.max_length, source):
-            examples.append(("validation" if is_validation(ex["question"], cfg.val_share) else "train", ex))
+        examples += _lm_split_examples(cfg, settings, tokenizer)
     if not examples:
         raise DataError("no training examples could be made from the given sources")
-    rng.shuffle(examples)
-    features = _features()
-    data = DatasetDict({
-        split: Dataset.from_dict({name: [ex[name] for s, ex in examples if s == split] for name in features},
-                                 features=features)
-        for split in ("train", "validation") if any(s == split for s, _ in examples)
-    })  # an empty split is left out (datasets cannot reload a 0-shard split)
+    random.Random(cfg.seed).shuffle(examples)
+    data = _dataset_dict(examples)
     _save(data, out_dir, jsonl)
 
     report.update({
@@ -233,11 +225,57 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = 
     return report
 
 
+def _check_sources(cfg: PrepareConfig) -> None:
+    if cfg.style not in STYLES:
+        raise DataError(f"unknown style '{cfg.style}' (use one of {', '.join(STYLES)})")
+    if not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.lm_catalogs):
+        raise DataError("nothing to prepare: give question files, a dataset id, catalogs or LM catalogs")
+
+
+def _rag_examples(renderer: RagRenderer, pairs: list[Question], splits: list[str], progress: bool,
+                  chunk_size: int = 256) -> tuple[list[tuple[str, dict]], int]:
+    """(split, example) for each pair the renderer can ground, and how many it skipped; retrieval runs in chunks."""
+    examples, skipped = [], 0
+    bar = tqdm(total=len(pairs), desc="rendering RAG examples", disable=not progress)
+    for start in range(0, len(pairs), chunk_size):
+        chunk = pairs[start:start + chunk_size]
+        for pair, split, retrieved in zip(chunk, splits[start:start + chunk_size], renderer.candidates(chunk)):
+            example = renderer.render(pair, retrieved)
+            if example is None:
+                skipped += 1
+            else:
+                examples.append((split, example))
+        bar.update(len(chunk))
+    bar.close()
+    return examples, skipped
+
+
+def _lm_split_examples(cfg: PrepareConfig, settings: Settings, tokenizer) -> list[tuple[str, dict]]:
+    """(split, example) for the plot chunks of the LM catalogs; all chunks of one film share a split."""
+    movies = combine(read_catalogs(cfg.lm_catalogs, settings=settings))
+    source = "+".join(Path(p).name for p in cfg.lm_catalogs)
+    return [("validation" if is_validation(ex["question"], cfg.val_share) else "train", ex)
+            for ex in lm_examples(movies, tokenizer, cfg.max_length, source)]
+
+
+def _dataset_dict(examples: list[tuple[str, dict]]):
+    """A DatasetDict of the (split, example) pairs; an empty split is left out (datasets cannot reload one)."""
+    from datasets import Dataset, DatasetDict  # deferred: heavy
+
+    features = _features()
+    return DatasetDict({
+        split: Dataset.from_dict({name: [ex[name] for s, ex in examples if s == split] for name in features},
+                                 features=features)
+        for split in ("train", "validation") if any(s == split for s, _ in examples)
+    })
+
+
 def prompt_settings(cfg: PrepareConfig, settings: Settings) -> dict:
     """The core.config.Settings fields the prompts were rendered with (use the same ones at inference)."""
     return {"k": cfg.k or settings.retrieval.k, "prompt_examples": settings.prompt.prompt_examples,
             "max_prompt_tokens": min(settings.prompt.max_prompt_tokens, cfg.max_length),
-            "max_passage_tokens": settings.prompt.max_passage_tokens, "max_question_tokens": settings.prompt.max_question_tokens}
+            "max_passage_tokens": settings.prompt.max_passage_tokens,
+            "max_question_tokens": settings.prompt.max_question_tokens}
 
 
 def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> None:
@@ -245,13 +283,13 @@ def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> N
         return
     bare = count_tokens(tokenizer, render_rag_prompt(tokenizer, "who directed Jaws?", [], settings))
     if bare + 32 > cfg.max_length:
-        raise DataError(f"max length {cfg.max_length} leaves no room for context: the RAG prompt without passages is "
-                        f"{bare} tokens (lower --prompt-examples, now {settings.prompt.prompt_examples}, or raise --max-length)")
+        raise DataError(f"max length {cfg.max_length} leaves no room for context: the RAG prompt without passages "
+                        f"is {bare} tokens (lower --prompt-examples, now {settings.prompt.prompt_examples}, "
+                        "or raise --max-length)")
 
 
 def _make_renderer(cfg: PrepareConfig, settings: Settings, tokenizer, movies_by_catalog: dict) -> RagRenderer:
     if cfg.index_dir:
-
         return RagRenderer(tokenizer, settings, cfg.max_length, cfg.gold_share, cfg.abstain_share, cfg.k, cfg.seed,
                            index=load_index(cfg.index_dir, settings), embedder=load_embedder(settings=settings))
     if cfg.qa_files or cfg.hf_datasets:

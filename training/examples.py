@@ -8,6 +8,7 @@ from core.config import Settings
 from core.records import PassageKind, Question
 from evaluation.metrics import normalize_answer
 from rag.prompt import ABSTAIN_ANSWER, format_answer, pack_passages, render_plain_prompt, render_rag_prompt
+from rag.retrieve import Retriever
 
 
 def answers_in_context(answers: list[str], context: str) -> list[str]:
@@ -41,8 +42,6 @@ class RagRenderer:
         self.k = k or settings.retrieval.k
         self.retriever = None
         if index is not None:
-            from rag.retrieve import Retriever  # deferred: faiss, only with an index
-
             self.retriever = Retriever(index, embedder, settings)
             pool = index.passages
         self.pool = pool or []

@@ -111,6 +111,7 @@ def _log_to_stderr(trainer) -> None:
 
 
 def perplexity(loss: float) -> float:
+    """exp(loss), or inf when that would overflow."""
     return math.exp(loss) if loss < 50 else float("inf")
 
 
@@ -156,87 +157,138 @@ def _last_checkpoint(folder: Path) -> str | None:
 
 
 def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Settings) -> dict:
-    """Train, evaluate (loss + perplexity), and save an HF folder with a model card; returns the report."""
-    import torch  # deferred: heavy
-    from transformers import TrainingArguments
-    from transformers.utils import logging as hf_logging
+    """Fine-tune a causal LM on prepared data and save it as an HF folder with a model card.
+
+    Args:
+        cfg: the recipe (base model, optimizer, batch, LoRA, time cap, checkpoints, resume).
+        data_dir: a folder written by `training.data.prepare`.
+        out_dir: where the model, tokenizer, generation config, model card, loss curve, training_report.json
+            and prompt_settings.json go; checkpoints go to `<out_dir>/checkpoints`.
+        settings: thread count and progress bars (`settings.run`); model resolution (`settings.models`).
+
+    Returns:
+        The training report (also written to training_report.json): data sizes, parameters, steps, losses,
+        validation loss and perplexity per evaluation, timing and device.
+
+    Raises:
+        DataError: no prepared data, no example fits `cfg.max_length`, or `cfg.resume` without a checkpoint.
+        ModelUnavailable: the base model cannot be loaded.
+    """
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
     if cfg.resume and resume_from is None:
         raise DataError(f"--resume: no checkpoint in '{ckpt_dir}'")
-    if settings.run.num_threads:
-        torch.set_num_threads(settings.run.num_threads)
-    if not settings.run.progress:
-        hf_logging.disable_progress_bar()
-    torch.manual_seed(cfg.seed)
+    _configure_torch(cfg.seed, settings)
     data, meta = load_prepared(data_dir), read_meta(data_dir)  # fail fast, before loading the model
     model, tokenizer, spec = _load_base(cfg.base, settings)
     _warn_on_tokenizer_mismatch(meta, spec)
     train, val, dropped = _tokenized_splits(data, tokenizer, cfg.max_length, settings.run.progress)
     if val is not None and cfg.max_eval_examples and len(val) > cfg.max_eval_examples:
         val = val.shuffle(seed=cfg.seed).select(range(cfg.max_eval_examples))
-
-    trainable, total = _count_params(model)
     if cfg.lora:
-        from peft import LoraConfig, get_peft_model  # deferred: heavy
-        from transformers.pytorch_utils import Conv1D
+        model = _with_lora(model, cfg)
+    trainable, total = _count_params(model)
 
-        lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
-                          lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets,
-                          fan_in_fan_out=any(isinstance(m, Conv1D) for m in model.modules()))  # GPT-2 Conv1D
-        model = get_peft_model(model, lora)
-        trainable, total = _count_params(model)
-
-    per_epoch = max(1, math.ceil(len(train) / cfg.effective_batch))
-    by_steps = cfg.eval_steps is not None
-    args = TrainingArguments(
-        output_dir=str(ckpt_dir),
-        per_device_train_batch_size=cfg.per_device_batch,
-        per_device_eval_batch_size=cfg.eval_batch,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.learning_rate,
-        optim=cfg.optim,
-        weight_decay=cfg.weight_decay,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_steps,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        fp16=torch.cuda.is_available(),  # seed recipe: fp16 only on CUDA
-        seed=cfg.seed,
-        eval_strategy=("steps" if by_steps else "epoch") if val is not None else "no",
-        eval_steps=cfg.eval_steps,
-        save_strategy="steps" if by_steps else "epoch",
-        save_steps=cfg.eval_steps,
-        save_total_limit=cfg.save_total_limit,
-        logging_strategy="steps",
-        logging_steps=max(1, min(cfg.logging_steps, per_epoch)),
-        logging_first_step=True,
-        report_to="none",
-        disable_tqdm=not settings.run.progress,
-        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        remove_unused_columns=False,
-        save_only_model=False,
-    )
     time_limit = _time_limit_callback(cfg.max_minutes) if cfg.max_minutes else None
+    args = _training_args(cfg, ckpt_dir, len(train), val is not None, settings.run.progress)
     trainer = _perplexity_trainer()(
         model=model, args=args, train_dataset=train, eval_dataset=val, processing_class=tokenizer,
         data_collator=_collator(tokenizer), callbacks=[time_limit] if time_limit else None,
     )
     _log_to_stderr(trainer)
+    run = _train_and_evaluate(trainer, resume_from, time_limit, has_val=val is not None)
+    _save_model(trainer.model, tokenizer, cfg, out)
+
+    report = {
+        "base": cfg.base, "base_model": _portable_base(cfg.base), "base_resolved": spec.name, "lora": cfg.lora,
+        "merged": cfg.lora and cfg.merge_lora,
+        "config": asdict(cfg), "effective_batch": cfg.effective_batch, "data": str(data_dir),
+        "data_sources": sorted((meta.get("sources") or {}).keys()), "data_kinds": meta.get("kinds", {}),
+        "train_examples": len(train), "validation_examples": len(val) if val is not None else 0,
+        "dropped_too_long": dropped, "trainable_params": trainable, "total_params": total,
+        **run, **_device_report(),
+    }
+    _write_run_files(out, report, meta, trainer.state.log_history)
+    if run["finished"] and not cfg.keep_checkpoints:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return report
+
+
+def _configure_torch(seed: int, settings: Settings) -> None:
+    """Thread count, progress bars and the initialisation seed, before the model is loaded."""
+    import torch  # deferred: heavy
+    from transformers.utils import logging as hf_logging  # deferred: heavy
+
+    if settings.run.num_threads:
+        torch.set_num_threads(settings.run.num_threads)
+    if not settings.run.progress:
+        hf_logging.disable_progress_bar()
+    torch.manual_seed(seed)
+
+
+def _with_lora(model, cfg: FinetuneConfig):
+    """The model wrapped with a fresh LoRA adapter (peft); only the adapter's weights train."""
+    from peft import LoraConfig, get_peft_model  # deferred: heavy
+    from transformers.pytorch_utils import Conv1D  # deferred: heavy
+
+    lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+                      lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets,
+                      fan_in_fan_out=any(isinstance(m, Conv1D) for m in model.modules()))  # GPT-2 Conv1D
+    return get_peft_model(model, lora)
+
+
+def _training_args(cfg: FinetuneConfig, ckpt_dir: Path, n_train: int, has_val: bool, progress: bool):
+    """The Trainer's arguments for the recipe: evaluate and checkpoint every epoch, or every eval_steps."""
+    import torch  # deferred: heavy
+    from transformers import TrainingArguments  # deferred: heavy
+
+    per_epoch = max(1, math.ceil(n_train / cfg.effective_batch))
+    by_steps = cfg.eval_steps is not None
+    return TrainingArguments(
+        output_dir=str(ckpt_dir), seed=cfg.seed, report_to="none", disable_tqdm=not progress,
+        per_device_train_batch_size=cfg.per_device_batch, per_device_eval_batch_size=cfg.eval_batch,
+        gradient_accumulation_steps=cfg.grad_accum, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate, optim=cfg.optim, weight_decay=cfg.weight_decay,
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_steps,
+        fp16=torch.cuda.is_available(),  # seed recipe: fp16 only on CUDA
+        eval_strategy=("steps" if by_steps else "epoch") if has_val else "no", eval_steps=cfg.eval_steps,
+        save_strategy="steps" if by_steps else "epoch", save_steps=cfg.eval_steps,
+        save_total_limit=cfg.save_total_limit, save_only_model=False,
+        logging_strategy="steps", logging_steps=max(1, min(cfg.logging_steps, per_epoch)), logging_first_step=True,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), remove_unused_columns=False,
+    )
+
+
+def _train_and_evaluate(trainer, resume_from: str | None, time_limit, has_val: bool) -> dict:
+    """Train (from `resume_from` when given), evaluate once more, and return the run's report fields."""
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - started
-    steps_run = trainer.state.global_step - (_step_of(resume_from) if resume_from else 0)
-    final = trainer.evaluate() if val is not None else {}
-    stopped_early = bool(time_limit and time_limit.hit)
-    planned = trainer.state.max_steps
-    finished = trainer.state.global_step >= planned
+    state = trainer.state
+    steps_run = state.global_step - (_step_of(resume_from) if resume_from else 0)
+    final = trainer.evaluate() if has_val else {}
+    evaluations = {  # one per step: the final evaluation may share the last periodic one's step (the later wins)
+        h["step"]: {"step": h["step"], "epoch": h.get("epoch"), "eval_loss": h["eval_loss"],
+                    "eval_perplexity": h.get("eval_perplexity")}
+        for h in state.log_history if "eval_loss" in h
+    }
+    return {
+        "global_step": state.global_step, "planned_steps": state.max_steps, "steps_this_run": steps_run,
+        "epochs_done": round(state.epoch or 0.0, 3), "train_seconds": round(seconds, 1),
+        "seconds_per_step": round(seconds / max(1, steps_run), 3),
+        "stopped_by_time_limit": bool(time_limit and time_limit.hit),
+        "finished": state.global_step >= state.max_steps, "resumed_from": resume_from,
+        "train_loss": result.training_loss,
+        "eval_loss": final.get("eval_loss"), "eval_perplexity": final.get("eval_perplexity"),
+        "evaluations": list(evaluations.values()),
+    }
 
+
+def _save_model(model, tokenizer, cfg: FinetuneConfig, out: Path) -> None:
+    """Weights (the LoRA adapter, or a full model), tokenizer and generation config into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    model = trainer.model
     if cfg.lora:
         model.peft_config["default"].base_model_name_or_path = _portable_base(cfg.base)
         if cfg.merge_lora:
@@ -246,38 +298,24 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
     else:
         model.save_pretrained(out)  # safetensors (the transformers default)
     tokenizer.save_pretrained(out)
-    generation = _generation_config(model, tokenizer)
-    generation.save_pretrained(out)
+    _generation_config(model, tokenizer).save_pretrained(out)
 
-    report = {
-        "base": cfg.base, "base_model": _portable_base(cfg.base), "base_resolved": spec.name, "lora": cfg.lora,
-        "merged": cfg.lora and cfg.merge_lora,
-        "config": asdict(cfg), "effective_batch": cfg.effective_batch, "data": str(data_dir),
-        "data_sources": sorted((meta.get("sources") or {}).keys()), "data_kinds": meta.get("kinds", {}),
-        "train_examples": len(train), "validation_examples": len(val) if val is not None else 0,
-        "dropped_too_long": dropped, "trainable_params": trainable, "total_params": total,
-        "global_step": trainer.state.global_step, "planned_steps": planned, "steps_this_run": steps_run,
-        "epochs_done": round(trainer.state.epoch or 0.0, 3), "train_seconds": round(seconds, 1),
-        "seconds_per_step": round(seconds / max(1, steps_run), 3), "stopped_by_time_limit": stopped_early,
-        "finished": finished, "resumed_from": resume_from, "train_loss": result.training_loss,
-        "eval_loss": final.get("eval_loss"), "eval_perplexity": final.get("eval_perplexity"),
-        "evaluations": list({
-            h["step"]: {"step": h["step"], "epoch": h.get("epoch"), "eval_loss": h["eval_loss"],
-                        "eval_perplexity": h.get("eval_perplexity")}
-            for h in trainer.state.log_history if "eval_loss" in h
-        }.values()),
-        "device": "cuda" if torch.cuda.is_available() else "cpu", "fp16": torch.cuda.is_available(),
-        "threads": torch.get_num_threads(),
-    }
-    report["loss_curve"] = plot_loss_curve(trainer.state.log_history, out / "loss_curve.png")
+
+def _device_report() -> dict:
+    import torch  # deferred: heavy
+
+    cuda = torch.cuda.is_available()
+    return {"device": "cuda" if cuda else "cpu", "fp16": cuda, "threads": torch.get_num_threads()}
+
+
+def _write_run_files(out: Path, report: dict, meta: dict, log_history: list[dict]) -> None:
+    """loss_curve.png, training_report.json, prompt_settings.json, log_history.json and the model card."""
+    report["loss_curve"] = plot_loss_curve(log_history, out / "loss_curve.png")
     (out / "training_report.json").write_text(json.dumps(report, indent=2, default=str))
     if meta.get("prompt_settings"):  # the core.config.Settings the training prompts were rendered with
         (out / "prompt_settings.json").write_text(json.dumps(meta["prompt_settings"], indent=2))
-    Path(out / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
+    (out / "log_history.json").write_text(json.dumps(log_history, indent=1))
     write_model_card(out, report, meta)
-    if finished and not cfg.keep_checkpoints:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    return report
 
 
 def _step_of(checkpoint: str) -> int:
@@ -313,9 +351,25 @@ def _generation_config(model, tokenizer):
 
 def evaluate_perplexity(model_dir: str, data_dir: str, settings: Settings, split: str = "validation",
                         max_length: int = 256, batch_size: int = 8) -> dict:
-    """Loss and perplexity (exp(loss), answer tokens only) of a model folder on a prepared split."""
+    """Loss and perplexity of a model on a prepared split (loss on answer tokens only, as in training).
+
+    Args:
+        model_dir: a model folder, hub id or alias, resolved like the generator (an adapter loads on its base).
+        data_dir: a folder written by `training.data.prepare`.
+        settings: thread count, progress bars and model resolution.
+        split: the prepared split to score.
+        max_length: examples longer than this many tokens are dropped, as in training.
+        batch_size: examples per evaluation forward pass.
+
+    Returns:
+        {"model", "data", "split", "examples", "loss", "perplexity" (exp(loss)), "seconds"}.
+
+    Raises:
+        DataError: the prepared data has no such split, or it is empty.
+        ModelUnavailable: the model cannot be loaded.
+    """
     import torch  # deferred: heavy
-    from transformers import TrainingArguments
+    from transformers import TrainingArguments  # deferred: heavy
 
     model, tokenizer, spec = _load_base(model_dir, settings)
     data = load_prepared(data_dir)

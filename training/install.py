@@ -27,17 +27,31 @@ def eval_section(report: dict) -> str:
         m = report.get(mode)
         if m:
             cells = [m.get(k) for k in ("hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k", "n")]
-            rows.append(f"| {mode} | " + " | ".join("n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-                                                  for v in cells) + " |")
+            text = ["n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in cells]
+            rows.append(f"| {mode} | " + " | ".join(text) + " |")
     return (f"\n## RAG evaluation\n\n`python -m rag eval` on {meta.get('questions_file', '?')} "
-            f"({meta.get('n', '?')} questions, seed {meta.get('seed', '?')}; index of {meta.get('index_passages', '?')} "
-            "passages). Full report: eval_report.json.\n\n"
+            f"({meta.get('n', '?')} questions, seed {meta.get('seed', '?')}; "
+            f"index of {meta.get('index_passages', '?')} passages). Full report: eval_report.json.\n\n"
             "| mode | hits@1 | any-hit | token F1 | BERTScore F1 (rescaled) | recall@k | n |\n"
             "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
-def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16", eval_report: str | None = None) -> dict:
-    """Copy run_dir to target (atomically), casting floating-point weights to dtype; returns what was installed."""
+def install_model(run_dir: str | Path, target: str | Path, dtype: str = "float16",
+                  eval_report: str | None = None) -> dict:
+    """Copy a fine-tuned run folder to `target` in one atomic swap, casting floating-point weights to `dtype`.
+
+    Args:
+        run_dir: a folder written by `training.finetune.finetune` (checkpoints/ are not copied).
+        target: the install folder, e.g. settings.models.finetuned_generator; an old install is replaced whole.
+        dtype: float32, float16 or bfloat16 for the stored weights (integer tensors keep theirs).
+        eval_report: a `python -m rag eval` report.json, copied as eval_report.json and summarised in the card.
+
+    Returns:
+        {"installed", "from", "dtype", "files", "megabytes"}; all but "installed" also go to install.json.
+
+    Raises:
+        InstallError: no weights, no prompt_settings.json, or an unknown dtype.
+    """
     import torch  # deferred: heavy
     from safetensors.torch import load_file, save_file  # deferred: imports torch
 

@@ -49,38 +49,57 @@ def _yaml_list(items: list[str]) -> str:
 
 def write_model_card(out: Path, report: dict, meta: dict) -> Path:
     """README.md with a YAML header (base_model, library_name, tags, datasets, metrics) and the run's numbers."""
-    cfg = report["config"]
-    base = report.get("base_model") or report["base"]
-    lora = report["lora"] and not report["merged"]
+    path = out / "README.md"
+    path.write_text(_card_header(report) + _card_body(out.name, report, meta))
+    return path
+
+
+def _is_adapter(report: dict) -> bool:
+    return report["lora"] and not report["merged"]
+
+
+def _card_header(report: dict) -> str:
+    """The Hugging Face model card metadata (YAML front matter)."""
     tags = ["text-generation", "movies", "question-answering", "rag", "movie-rag"]
     tags += ["lora", "peft"] if report["lora"] else []
-    datasets = report["data_sources"] or ["custom"]
-    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(report["data_kinds"].items())) or "n/a"
-    evals = report["evaluations"]
-    eval_rows = "\n".join(
-        f"| {e['step']} | {round(e['epoch'], 3) if e['epoch'] is not None else ''} | {e['eval_loss']:.4f} "
-        f"| {e['eval_perplexity']:.2f} |"
-        for e in evals
-    ) or "| – | – | – | – |"
-    final = (f"validation loss **{report['eval_loss']:.4f}**, perplexity **{report['eval_perplexity']:.2f}**"
-             if report.get("eval_loss") is not None else "no validation split")
-    usage = ("It is a PEFT LoRA adapter; core.models loads it on its base model (and merges it)"
-             if lora else "It is a standard transformers causal LM folder")
-    header = f"""---
-base_model: {base}
-library_name: {"peft" if lora else "transformers"}
+    return f"""---
+base_model: {report.get("base_model") or report["base"]}
+library_name: {"peft" if _is_adapter(report) else "transformers"}
 pipeline_tag: text-generation
 tags:
 {_yaml_list(tags)}
 datasets:
-{_yaml_list(datasets)}
+{_yaml_list(report["data_sources"] or ["custom"])}
 metrics:
 - loss
 - perplexity
 ---
 """
-    body = f"""
-# {out.name}
+
+
+def _card_body(name: str, report: dict, meta: dict) -> str:
+    # long on purpose: one markdown template (values prepared first), so the card's layout reads top to bottom
+    cfg = report["config"]
+    base = report.get("base_model") or report["base"]
+    datasets = report["data_sources"] or ["custom"]
+    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(report["data_kinds"].items())) or "n/a"
+    eval_rows = "\n".join(
+        f"| {e['step']} | {round(e['epoch'], 3) if e['epoch'] is not None else ''} | {e['eval_loss']:.4f} "
+        f"| {e['eval_perplexity']:.2f} |"
+        for e in report["evaluations"]
+    ) or "| – | – | – | – |"
+    final = (f"validation loss **{report['eval_loss']:.4f}**, perplexity **{report['eval_perplexity']:.2f}**"
+             if report.get("eval_loss") is not None else "no validation split")
+    usage = ("It is a PEFT LoRA adapter; core.models loads it on its base model (and merges it)"
+             if _is_adapter(report) else "It is a standard transformers causal LM folder")
+    method = (f"LoRA r={cfg['lora_r']}, alpha={cfg['lora_alpha']}, dropout={cfg['lora_dropout']}, "
+              f"targets {cfg['lora_targets']}" if report["lora"] else "full fine-tune")
+    optimizer = (f"{cfg['optim']} (AdamW), lr {cfg['learning_rate']}, weight decay {cfg['weight_decay']}, "
+                 f"{cfg['lr_scheduler']} schedule, warm-up {cfg['warmup_steps']}")
+    stopped = "— stopped by the time limit" if report["stopped_by_time_limit"] else ""
+    resumed = f" — resumed from {report['resumed_from']}" if report["resumed_from"] else ""
+    return f"""
+# {name}
 
 Fine-tuned from `{base}` ({report['base_resolved']}) by `python -m training finetune` of the movie RAG
 project, to answer movie questions from retrieved passages in the project's RAG prompt format
@@ -99,9 +118,9 @@ project, to answer movie questions from retrieved passages in the project's RAG 
 
 | setting | value |
 |---|---|
-| method | {"LoRA r=%d, alpha=%d, dropout=%s, targets %s" % (cfg['lora_r'], cfg['lora_alpha'], cfg['lora_dropout'], cfg['lora_targets']) if report['lora'] else "full fine-tune"} |
+| method | {method} |
 | trainable parameters | {report['trainable_params']:,} of {report['total_params']:,} |
-| optimizer | {cfg['optim']} (AdamW), lr {cfg['learning_rate']}, weight decay {cfg['weight_decay']}, {cfg['lr_scheduler']} schedule, warm-up {cfg['warmup_steps']} |
+| optimizer | {optimizer} |
 | batch | {cfg['per_device_batch']} × {cfg['grad_accum']} accumulation = effective {report['effective_batch']} |
 | epochs / max steps | {cfg['epochs']} / {cfg['max_steps']} (time cap {cfg['max_minutes']} min) |
 | max length | {cfg['max_length']} tokens, pad = eos |
@@ -112,7 +131,7 @@ project, to answer movie questions from retrieved passages in the project's RAG 
 
 - Steps: {report['global_step']} of {report['planned_steps']} planned ({report['epochs_done']} epochs);
   this run: {report['steps_this_run']} steps in {report['train_seconds']} s ({report['seconds_per_step']} s/step)
-  {"— stopped by the time limit" if report['stopped_by_time_limit'] else ""}{" — resumed from " + str(report['resumed_from']) if report['resumed_from'] else ""}
+  {stopped}{resumed}
 - Mean train loss: {report['train_loss']:.4f}
 - Final: {final}
 
@@ -127,6 +146,3 @@ project, to answer movie questions from retrieved passages in the project's RAG 
 Answer quality (hits@1, BERTScore against the zero-shot model) is measured with `python -m rag eval`;
 see the project README.
 """
-    path = out / "README.md"
-    path.write_text(header + body)
-    return path

@@ -1,4 +1,5 @@
-"""End-to-end evaluation on a fake pipeline (fixed answers), the CLI's error path, and BERTScore with the real MiniLM."""
+"""End-to-end evaluation on a fake pipeline (fixed answers), the CLI's error path, and BERTScore with the real
+MiniLM."""
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,8 @@ def _answer(question: str, mode: str):
     sources = [SimpleNamespace(title=t, year=None, kind="card", text=f"{t}.", score=1.0, stage="dense", span=None)
                for t in titles]
     return SimpleNamespace(question=question, mode=mode, text=text, items=[s.strip() for s in text.split(",")],
-                           sources=sources, abstained=text == "I don't know.", timings={"total_s": 0.5 if mode == "rag" else 0.2},
-                           generator="fake generator")
+                           sources=sources, abstained=text == "I don't know.",
+                           timings={"total_s": 0.5 if mode == "rag" else 0.2}, generator="fake generator")
 
 
 class FakePipeline:
@@ -99,7 +100,8 @@ def test_run_evaluation_end_to_end(tmp_path, minilm_baseline):
 
 def test_run_evaluation_single_mode_without_baseline(tmp_path, monkeypatch):
     monkeypatch.setattr(B, "baseline_file", lambda name, layers: tmp_path / "absent.csv")
-    report = run_evaluation(FakePipeline(), QUESTIONS[:2], ["plain"], tmp_path, Settings().with_overrides(progress=False))
+    report = run_evaluation(FakePipeline(), QUESTIONS[:2], ["plain"], tmp_path,
+                            Settings().with_overrides(progress=False))
     assert "rag" not in report and "delta" not in report
     assert report["plain"]["bertscore_f1_rescaled"] is None and report["meta"]["bertscore"]["hash_rescaled"] is None
     assert (tmp_path / "eval.png").exists()
@@ -145,6 +147,6 @@ def test_bertscore_baseline_table():
 def test_committed_baseline_file_is_well_formed():
     path = B.baseline_file(B.MINILM_HUB_ID, 6)
     if not path.exists():
-        pytest.skip("baseline not computed yet: python -m evaluation.bertscore baseline")
+        pytest.skip("baseline not computed yet: python -m rag bertscore-baseline")
     values = B._load_baseline(str(path), 6)
     assert values.shape == (3,) and all(0 < v < 1 for v in values)

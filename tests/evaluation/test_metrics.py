@@ -35,7 +35,8 @@ def test_hits_at_1_multi_answer_case_accents_and_articles():
     assert hits_at_1(["Dark Knight"], ["The Dark Knight"]) == 1.0  # "The"-prefixed title
     assert hits_at_1([], gold) == 0.0
     # a gold title that contains the ", " separator is still a hit when the answer starts with it
-    assert hits_at_1(["Silent Night", "Deadly Night"], ["Silent Night, Deadly Night"], "Silent Night, Deadly Night") == 1.0
+    assert hits_at_1(["Silent Night", "Deadly Night"], ["Silent Night, Deadly Night"],
+                     "Silent Night, Deadly Night") == 1.0
     assert hits_at_1(["Jaws 2"], ["Jaws"], "Jaws 2") == 0.0
     assert hits_at_1(["The Big Combo (1955)."], ["The Big Combo"]) == 1.0  # a trailing year names the same movie
     assert hits_at_1(["1955"], ["1955"]) == 1.0 and hits_at_1(["(1955)"], ["1955"]) == 1.0
@@ -73,10 +74,12 @@ def test_retrieval_rank_movie_to_x_uses_the_entity():
 
 
 def test_retrieval_rank_x_to_movie_uses_the_answers_and_hits():
-    q = Question("what films did Grégoire Colin star in?", ["Before the Rain", "Beau Travail"], "actor_to_movie", "Grégoire Colin")
-    hit = SimpleNamespace(passage=Passage(key="card:beau travail", kind="card", title="Beau travail", text="Beau Travail (1999)."),
-                          score=0.5, stage="hybrid")
-    other = SimpleNamespace(passage=Passage(key="card:jaws", kind="card", title="Jaws", text="Jaws (1975)."), score=0.9, stage="dense")
+    q = Question("what films did Grégoire Colin star in?", ["Before the Rain", "Beau Travail"], "actor_to_movie",
+                 "Grégoire Colin")
+    hit = SimpleNamespace(passage=Passage(key="card:beau travail", kind="card", title="Beau travail",
+                                          text="Beau Travail (1999)."), score=0.5, stage="hybrid")
+    other = SimpleNamespace(passage=Passage(key="card:jaws", kind="card", title="Jaws", text="Jaws (1975)."),
+                            score=0.9, stage="dense")
     assert retrieval_rank([other, hit], q) == 2
     assert retrieval_rank([], q) is None
     untyped = Question("q", ["Peter Benchley"])

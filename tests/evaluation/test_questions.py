@@ -44,9 +44,10 @@ def test_wikimovies_types_from_sibling_categories(tmp_path):
 
 
 def test_metaqa_entity_brackets_and_qtype_alignment(tmp_path):
-    path = _write(tmp_path / "qa_test.txt", "what films did [Michelle Trachtenberg] star in\tInspector Gadget|Black Christmas\n"
-                                            "a line without an entity\tX\n"
-                                            "who directed [The Dark Knight]\tChristopher Nolan\n")
+    path = _write(tmp_path / "qa_test.txt",
+                  "what films did [Michelle Trachtenberg] star in\tInspector Gadget|Black Christmas\n"
+                  "a line without an entity\tX\n"
+                  "who directed [The Dark Knight]\tChristopher Nolan\n")
     _write(tmp_path / "qa_test_qtype.txt", "actor_to_movie\nmovie_to_director\nmovie_to_director\n")
     qset = load_questions(path)
     assert qset.format == "metaqa" and qset.skipped == {"no [entity]": 1}
@@ -65,7 +66,8 @@ def test_metaqa_without_qtype_file(tmp_path):
 def test_jsonl_and_csv(tmp_path):
     jsonl = _write(tmp_path / "q.jsonl", json.dumps({"question": "Who directed Jaws?", "answers": ["Steven Spielberg"],
                                                      "type": "movie_to_director"}) + "\n{broken json\n"
-                   + json.dumps({"question": "Year of Up?", "answers": "2009"}) + "\n" + json.dumps({"question": "x"}) + "\n")
+                   + json.dumps({"question": "Year of Up?", "answers": "2009"}) + "\n"
+                   + json.dumps({"question": "x"}) + "\n")
     qset = load_questions(jsonl)
     assert [q.answers for q in qset.questions] == [["Steven Spielberg"], ["2009"]]
     assert qset.questions[0].type == "movie_to_director" and sum(qset.skipped.values()) == 2
@@ -113,7 +115,8 @@ def test_match_template(text, expected):
 
 
 def test_stratified_sample_is_even_and_seeded():
-    questions = [Question(f"q{i}", ["a"], "big") for i in range(50)] + [Question(f"s{i}", ["a"], "small") for i in range(3)]
+    questions = ([Question(f"q{i}", ["a"], "big") for i in range(50)]
+                 + [Question(f"s{i}", ["a"], "small") for i in range(3)])
     questions.append(Question("untyped", ["a"]))
     sample = stratified_sample(questions, per_type=10, seed=7)
     assert Counter(q.type for q in sample) == {"big": 10, "small": 3, None: 1}

@@ -57,7 +57,8 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings().with_overrides(progress=False, index_dir=str(tmp_path / "indexes" / "index"), sample_catalog=str(tmp_path / "sample.csv"))
+    return Settings().with_overrides(progress=False, index_dir=str(tmp_path / "indexes" / "index"),
+                                      sample_catalog=str(tmp_path / "sample.csv"))
 
 
 @pytest.fixture

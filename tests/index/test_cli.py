@@ -41,7 +41,8 @@ def test_progress_bar_by_default(sample_csv, tmp_path, capsys):
 
 def test_format_override(tmp_path, capsys):
     path = tmp_path / "odd.txt"
-    path.write_text("Title,Overview,Release_Date,Vote_Average,Original_Language,Genre\nJaws,A shark.,1975-06-20,7.7,en,Thriller\n")
+    path.write_text("Title,Overview,Release_Date,Vote_Average,Original_Language,Genre\n"
+                    "Jaws,A shark.,1975-06-20,7.7,en,Thriller\n")
     out = tmp_path / "idx"
     assert main(["build", str(path), "--out", str(out), "--format", "tmdb", "--no-progress"]) == 0
     assert json.loads((out / "manifest.json").read_text())["sources"][0]["format"] == "tmdb"

@@ -14,7 +14,8 @@ def by_key(passages):
 
 def test_card_reads_like_the_facts(movies):
     m = movies[0]
-    m.language, m.tags, m.rating, m.votes, m.extra = "English", ["dreams", "heist"], 8.8, 2000000, {"IMDb votes": "famous"}
+    m.language, m.tags, m.rating, m.votes = "English", ["dreams", "heist"], 8.8, 2000000
+    m.extra = {"IMDb votes": "famous"}
     assert card_text(m) == (
         "Inception (2010). Directed by Christopher Nolan. Written by Christopher Nolan. "
         "Starring Leonardo DiCaprio, Joseph Gordon-Levitt. Genre: Science Fiction, Action. Language: English. "
@@ -67,7 +68,8 @@ def test_long_filmography_split_but_complete():
 
 
 def test_tag_cards():
-    films = [Movie(title="Heat", year=1995, tags=["heist"]), Movie(title="Inception", year=2010, tags=["heist", "dreams"])]
+    films = [Movie(title="Heat", year=1995, tags=["heist"]),
+             Movie(title="Inception", year=2010, tags=["heist", "dreams"])]
     passages = by_key(build_passages(films, S))
     assert passages["tag:heist:0"].text == "Films tagged 'heist': Heat (1995), Inception (2010)."
     assert passages["tag:heist:0"].kind == "tag"

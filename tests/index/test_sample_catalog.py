@@ -172,7 +172,8 @@ def check_against_kb(sample: pd.DataFrame, films: dict[str, KbFilm], vocab: set[
         names = {col: split_list(getattr(row, col)) for col in ROLES}
         keys = {col: {name_key(n) for n in names[col]} for col in ROLES}
         kb_directors, kb_cast = film.people["directed_by"], film.people["starred_actors"]
-        same_film_evidence = bool(keys["directors"] & kb_directors) or (not kb_directors and bool(keys["cast"] & kb_cast))
+        same_film_evidence = (bool(keys["directors"] & kb_directors)
+                              or (not kb_directors and bool(keys["cast"] & kb_cast)))
         if film.years:
             report.facts_checked += 1
             if row.year not in film.years:

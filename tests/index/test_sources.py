@@ -6,12 +6,15 @@ import json
 
 import pytest
 
+from core.config import Settings
 from core.errors import CatalogError
+from index.detect import detect_format
 from index.formats import clean_text, parse_number, parse_year, split_list
-from index.sources import detect_format, read_catalog, read_catalogs
+from index.sources import read_catalog, read_catalogs
 from tests.conftest import require_shared
 from tests.index.conftest import write_sample_csv
 
+SETTINGS = Settings()
 SHARED_FORMATS = [
     ("catalogs/tmdb_9000plus.csv", "tmdb", 9000),
     ("catalogs/wiki_movie_plots_sample.csv", "wiki_plots", 400),
@@ -55,14 +58,14 @@ def test_clean_text_and_lists():
 def test_shared_catalogs_detected_and_read(rel, fmt, at_least):
     path = require_shared(*rel.split("/"))
     assert detect_format(str(path)) == fmt
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert read.format == fmt and len(read.movies) >= at_least
     assert all(m.title for m in read.movies)
     assert len({m.id for m in read.movies}) == len(read.movies)
 
 
 def test_imdb_top1000_normalised():
-    read = read_catalog(str(require_shared("catalogs", "imdb_top_1000.csv")))
+    read = read_catalog(str(require_shared("catalogs", "imdb_top_1000.csv")), SETTINGS)
     m = next(m for m in read.movies if m.title == "The Shawshank Redemption")
     assert (m.year, m.runtime_min, m.rating, m.votes) == (1994, 142, 9.3, 2343110)
     assert m.extra["Gross"] == "$28,341,469" and m.directors == ["Frank Darabont"]
@@ -70,7 +73,7 @@ def test_imdb_top1000_normalised():
 
 
 def test_wiki_plots_messy_fields():
-    read = read_catalog(str(require_shared("catalogs", "wiki_movie_plots_sample.csv")))
+    read = read_catalog(str(require_shared("catalogs", "wiki_movie_plots_sample.csv")), SETTINGS)
     child = next(m for m in read.movies if m.title == "Child 44")
     assert child.cast == ["Tom Hardy", "Noomi Rapace", "Joel Kinnaman", "Gary Oldman"]  # multi-line cell
     assert not any("[1]" in m.plot or "[2]" in m.plot for m in read.movies)  # citation marks removed
@@ -78,7 +81,7 @@ def test_wiki_plots_messy_fields():
 
 
 def test_tmdb_remakes_kept_apart_by_year():
-    read = read_catalog(str(require_shared("catalogs", "tmdb_9000plus.csv")))
+    read = read_catalog(str(require_shared("catalogs", "tmdb_9000plus.csv")), SETTINGS)
     carols = sorted(m.year for m in read.movies if m.title == "A Christmas Carol")
     assert carols == [1984, 2009]
     spider = next(m for m in read.movies if m.title == "Spider-Man: No Way Home")
@@ -86,13 +89,13 @@ def test_tmdb_remakes_kept_apart_by_year():
 
 
 def test_vega_future_years_fixed():
-    read = read_catalog(str(require_shared("catalogs", "vega_movies.json")))
+    read = read_catalog(str(require_shared("catalogs", "vega_movies.json")), SETTINGS)
     assert max(m.year for m in read.movies if m.year) <= 2030
 
 
 def test_sample_format_pipe_lists(tmp_path, movies):
     path = write_sample_csv(movies, tmp_path / "sample.csv")
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert read.format == "sample"
     inception = read.movies[0]
     assert inception.cast == ["Leonardo DiCaprio", "Joseph Gordon-Levitt"]
@@ -103,18 +106,18 @@ def test_sample_format_pipe_lists(tmp_path, movies):
 def test_generic_csv_and_format_override(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text("Film,Released,Starring,Summary\nJaws,1975,\"Roy Scheider, Robert Shaw\",A shark.\n")
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert read.format == "csv" and read.movies[0].cast == ["Roy Scheider", "Robert Shaw"]
     with pytest.raises(CatalogError, match="not in tmdb format"):
-        read_catalog(str(path), format="tmdb")
+        read_catalog(str(path), SETTINGS, format="tmdb")
     with pytest.raises(CatalogError, match="unknown format"):
-        read_catalog(str(path), format="xml")
+        read_catalog(str(path), SETTINGS, format="xml")
 
 
 def test_json_array_of_objects(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps([{"title": "Jaws", "year": 1975, "director": "Steven Spielberg"}, {"title": 1776}]))
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert [m.title for m in read.movies] == ["Jaws", "1776"] and read.movies[0].directors == ["Steven Spielberg"]
 
 
@@ -127,7 +130,7 @@ def test_wikimovies_kb_merged_with_plots(tmp_path):
     plots = tmp_path / "plots.txt"
     plots.write_text("mrs parkington|has_plot|a woman recalls her life.\nstardust|has_plot|a star falls.\n"
                      "stardust|has_plot|a rock singer rises.\nnowhere|has_plot|\"a \"\"lost\"\" film.\"\n")
-    kb_read, plot_read = read_catalogs([str(kb), str(plots)])
+    kb_read, plot_read = read_catalogs([str(kb), str(plots)], SETTINGS)
     assert (kb_read.format, plot_read.format) == ("wikimovies_kb", "wikimovies_plots")
     films = {m.title: m for m in kb_read.movies}
     assert films["Mrs. Parkington"].plot == "a woman recalls her life."  # punctuation-free join
@@ -138,14 +141,15 @@ def test_wikimovies_kb_merged_with_plots(tmp_path):
     assert [m.plot for m in plot_read.movies] == ['a "lost" film.']  # unmatched plot kept, quoting undone
 
 
-@pytest.mark.parametrize("encoding, bom", [("latin-1", b""), ("cp1252", b""), ("utf-16", b""), ("utf-8", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize("encoding, bom",
+                         [("latin-1", b""), ("cp1252", b""), ("utf-16", b""), ("utf-8", b"\xef\xbb\xbf")])
 def test_encodings(tmp_path, encoding, bom):
     path = tmp_path / "enc.csv"
     text = "title,year,directors,cast\nAmélie,2001,Jean-Pierre Jeunet,Audrey Tautou\n"
     if encoding == "cp1252":
         text = text.replace("Amélie", "Amélie – “Le Fabuleux Destin”")
     path.write_bytes(bom + text.encode(encoding))  # Python's utf-16 codec writes a BOM
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert read.movies[0].title.startswith("Amélie") and read.movies[0].directors == ["Jean-Pierre Jeunet"]
     if encoding == "cp1252":
         assert "“Le Fabuleux Destin”" in read.movies[0].title
@@ -156,15 +160,25 @@ def test_encodings(tmp_path, encoding, bom):
 def test_oversized_field_row_skipped(tmp_path):
     path = tmp_path / "big.csv"
     path.write_text("title,year,plot\nJaws,1975,A shark.\nHuge,2000," + "x" * 10_000_000 + "\n")
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert [m.title for m in read.movies] == ["Jaws"]
     assert read.skipped == {"field longer than 200,000 characters": 1}
+
+
+def test_field_limit_comes_from_the_settings_given(tmp_path):
+    csv_path, kb_path = tmp_path / "small.csv", tmp_path / "kb.txt"
+    csv_path.write_text("title,year,plot\nJaws,1975,A shark.\nLong,2000," + "x" * 50 + "\n")
+    kb_path.write_text("Jaws|directed_by|Steven Spielberg\nLong|has_tags|" + "x" * 50 + "\n")
+    tight = Settings().with_overrides(max_field_chars=40)
+    assert [m.title for m in read_catalog(str(csv_path), tight).movies] == ["Jaws"]
+    assert read_catalog(str(kb_path), tight).skipped == {"field longer than 40 characters": 1}
+    assert len(read_catalog(str(csv_path), SETTINGS).movies) == 2
 
 
 def test_duplicate_rows_and_nan_years(tmp_path):
     path = tmp_path / "dups.csv"
     path.write_text("title,year\nJaws,1975\nJaws,1975\nJaws,1975\nAlien,nan\nHeat,\n,1999\n")
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert sorted(m.id for m in read.movies) == ["alien", "heat", "jaws (1975)"]
     assert read.skipped == {"duplicate row": 2, "missing title": 1}
     assert read.notes == {"missing or invalid year": 2}
@@ -173,7 +187,7 @@ def test_duplicate_rows_and_nan_years(tmp_path):
 def test_wrong_field_count_lines_counted(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("title,year\nJaws,1975\nAlien,1979,extra,fields\n")
-    read = read_catalog(str(path))
+    read = read_catalog(str(path), SETTINGS)
     assert [m.title for m in read.movies] == ["Jaws"] and read.skipped == {"malformed CSV line (wrong field count)": 1}
 
 
@@ -203,23 +217,23 @@ def test_bad_files_raise_one_line(tmp_path, name):
     path = tmp_path / f"{name}.csv"
     path.write_bytes(content)
     with pytest.raises(CatalogError) as err:
-        read_catalog(str(path))
+        read_catalog(str(path), SETTINGS)
     text = str(err.value)
     assert message in text and str(path) in text and "\n" not in text
 
 
 def test_missing_path_and_directory(tmp_path):
     with pytest.raises(CatalogError, match="no such file"):
-        read_catalog(str(tmp_path / "nope.csv"))
+        read_catalog(str(tmp_path / "nope.csv"), SETTINGS)
     with pytest.raises(CatalogError, match="is a directory"):
-        read_catalog(str(tmp_path))
+        read_catalog(str(tmp_path), SETTINGS)
 
 
 def test_hf_dataset_offline(monkeypatch):
     monkeypatch.setattr("core.models.hub_reachable", lambda timeout: False)
     assert detect_format("hf:Pablinho/movies-dataset") == "hf"
     with pytest.raises(CatalogError, match="hub cannot be reached"):
-        read_catalog("hf:Pablinho/movies-dataset")
+        read_catalog("hf:Pablinho/movies-dataset", SETTINGS)
 
 
 def test_hf_dataset_read_through_datasets(monkeypatch):
@@ -237,7 +251,7 @@ def test_hf_dataset_read_through_datasets(monkeypatch):
 
     monkeypatch.setattr("core.models.hub_reachable", lambda timeout: True)
     monkeypatch.setattr(datasets, "load_dataset", lambda name, split: calls.append((name, split)) or FakeDataset())
-    read = read_catalog("hf:Pablinho/movies-dataset")
+    read = read_catalog("hf:Pablinho/movies-dataset", SETTINGS)
     assert calls == [("Pablinho/movies-dataset", "train")] and read.format == "hf"
     m = read.movies[0]
     assert (m.title, m.year, m.rating, m.votes, m.genres) == ("The Batman", 2022, 8.1, 1151, ["Crime", "Mystery"])

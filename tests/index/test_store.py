@@ -24,7 +24,7 @@ def test_round_trip(built, settings, sample_csv):
     assert len(index) == index.manifest["passages"] == index.vectors.shape[0] == index.faiss.ntotal
     assert index.vectors.dtype == np.float32 and np.allclose(np.linalg.norm(index.vectors, axis=1), 1, atol=1e-5)
     assert sorted(m.to_dict().items() for m in load_movies(built)) == sorted(
-        m.to_dict().items() for m in read_catalog(str(sample_csv)).movies)
+        m.to_dict().items() for m in read_catalog(str(sample_csv), settings).movies)
     # dense search finds each passage from its own vector; BM25 finds names
     scores, ids = index.dense_search(index.vectors[:3], 1)
     assert ids[:, 0].tolist() == [0, 1, 2]
@@ -74,8 +74,8 @@ def test_missing_and_not_an_index(tmp_path):
     (lambda d: (d / "manifest.json").write_text("{not json"), "corrupt manifest.json"),
     (lambda d: (d / "vectors.npy").write_bytes((d / "vectors.npy").read_bytes()[:-10]), "vectors.npy has"),
     (lambda d: (d / "passages.parquet").unlink(), "passages.parquet is missing"),
-    (lambda d: (d / "faiss.index").write_bytes(b"\0" * (d / "faiss.index").stat().st_size), "corrupt index file faiss.index"),
-    (lambda d: (d / "passages.parquet").write_bytes(b"x" * (d / "passages.parquet").stat().st_size), "corrupt index file passages.parquet"),
+    (lambda d: _overwrite(d / "faiss.index", b"\0"), "corrupt index file faiss.index"),
+    (lambda d: _overwrite(d / "passages.parquet", b"x"), "corrupt index file passages.parquet"),
     (lambda d: _edit_manifest(d, schema_version=99), "schema version 99"),
     (lambda d: _edit_manifest(d, passages=3), "counts disagree"),
 ])
@@ -86,6 +86,11 @@ def test_corrupt_index_refused(built, damage, message):
     with pytest.raises(IndexLoadError, match=message) as err:
         load_index(built)
     assert "\n" not in str(err.value)
+
+
+def _overwrite(path, byte: bytes) -> None:
+    """Same size, other bytes: only the file's own check can notice."""
+    path.write_bytes(byte * path.stat().st_size)
 
 
 def _edit_manifest(folder, **changes):

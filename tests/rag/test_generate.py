@@ -54,7 +54,8 @@ def test_prefix_cache_gives_the_same_text(gen):
     assert gen.encode(PROMPTS[1])[1] == "Context:\n"
     cached = [gen.generate([p], stop=())[0] for p in PROMPTS[1:2]]
     assert cached == plain
-    batch = ["Context:\n[1] Inception (2010).\n\nQuestion: Who?\nAnswer:", PROMPTS[1], "Context:\n[1] x\n\nQuestion: y\nAnswer:"]
+    batch = ["Context:\n[1] Inception (2010).\n\nQuestion: Who?\nAnswer:", PROMPTS[1],
+             "Context:\n[1] x\n\nQuestion: y\nAnswer:"]
     singles = [gen.generate([p], stop=())[0] for p in batch]
     assert gen.generate(batch, stop=()) == singles  # shared prefix cache, padding in the middle
     assert "".join(gen.stream(PROMPTS[1], stop=())) == plain[0]

@@ -182,7 +182,7 @@ def wikimovies_small(embedder):
     from tests.rag.conftest import make_index
 
     kb, plots = require_shared("wikimovies", "kb.txt.gz"), require_shared("wikimovies", "plots.txt.gz")
-    movies = [m for r in read_catalogs([str(kb), str(plots)]) for m in r.movies]
+    movies = [m for r in read_catalogs([str(kb), str(plots)], Settings()) for m in r.movies]
     keep = {"Jaws", "Jaws 2", "Scarface", "Taxi Driver", "Alien"}
     chosen = [m for m in movies if m.title in keep or "Christopher Nolan" in m.directors]
     return make_index(build_passages(chosen, Settings()), embedder)
@@ -193,7 +193,8 @@ def smollm2_pipeline(wikimovies_small, embedder):
     from core.config import Settings
     from core.models import load_generator
 
-    settings = Settings().with_overrides(progress=False)  # the default generator: the fine-tuned adapter if shipped, else SmolLM2
+    # the default generator: the fine-tuned adapter if shipped, else SmolLM2
+    settings = Settings().with_overrides(progress=False)
     model, tokenizer, spec = load_generator(settings)
     return Pipeline(wikimovies_small, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
                     generator_name=spec.name)
@@ -224,8 +225,11 @@ def test_trained_prompt_settings_are_applied(tmp_path):
 
     (tmp_path / "prompt_settings.json").write_text(json.dumps(
         {"k": 9, "prompt_examples": 0, "max_prompt_tokens": 512, "max_passage_tokens": 100, "max_question_tokens": 48}))
-    s = trained_prompt_settings(Settings().with_overrides(prompt_examples=2, k=3), GeneratorSpec("x", "base", adapter=str(tmp_path)))
-    assert (s.prompt.prompt_examples, s.prompt.max_prompt_tokens, s.prompt.max_passage_tokens, s.prompt.max_question_tokens, s.retrieval.k) == (0, 512, 100, 48, 3)
+    s = trained_prompt_settings(Settings().with_overrides(prompt_examples=2, k=3),
+                                GeneratorSpec("x", "base", adapter=str(tmp_path)))
+    p = s.prompt
+    assert (p.prompt_examples, p.max_prompt_tokens, p.max_passage_tokens, p.max_question_tokens, s.retrieval.k) == (
+        0, 512, 100, 48, 3)
     assert trained_prompt_settings(Settings(), GeneratorSpec("x", str(tmp_path / "none"))) == Settings()
 
 
@@ -235,7 +239,8 @@ def test_default_generator_answers_jaws_from_the_sample_catalog(tmp_path):
     from core.config import Settings
     from rag.pipeline import load_pipeline
 
-    pipeline = load_pipeline(Settings().with_overrides(index_dir=str(tmp_path / "sample"), progress=False))  # builds the index
+    # builds the index
+    pipeline = load_pipeline(Settings().with_overrides(index_dir=str(tmp_path / "sample"), progress=False))
     answer = pipeline.ask("Who directed Jaws?")
     assert answer.text == "Steven Spielberg", answer.text
     assert answer.sources[0].title == "Jaws" and answer.sources[0].span is not None

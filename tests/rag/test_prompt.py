@@ -51,7 +51,8 @@ def test_chat_detection(base_tok, chat_tok):
 
 def test_base_format_is_the_seed_format(base_tok):
     s = Settings()
-    prompt = render_rag_prompt(base_tok, "Who directed Jaws?", [passage("Jaws (1975). Directed by Steven Spielberg.")], s)
+    jaws = [passage("Jaws (1975). Directed by Steven Spielberg.")]
+    prompt = render_rag_prompt(base_tok, "Who directed Jaws?", jaws, s)
     assert prompt.startswith("Context:\n[1] Jaws (1975)")
     assert prompt.endswith("\n\nQuestion: Who directed Jaws?\nAnswer:")
     assert render_plain_prompt(base_tok, "Who directed Jaws?", s) == "Question: Who directed Jaws?\nAnswer:"
@@ -59,7 +60,8 @@ def test_base_format_is_the_seed_format(base_tok):
 
 def test_chat_format_has_system_instruction_and_context(chat_tok):
     s = Settings().with_overrides(prompt_examples=0)
-    prompt = render_rag_prompt(chat_tok, "Who directed Jaws?", [passage("Jaws (1975). Directed by Steven Spielberg.")], s)
+    jaws = [passage("Jaws (1975). Directed by Steven Spielberg.")]
+    prompt = render_rag_prompt(chat_tok, "Who directed Jaws?", jaws, s)
     assert prompt.startswith("<|im_start|>system\nYou answer questions about movies using only")
     assert "separated by commas" in prompt
     assert prompt.endswith("[1] Jaws (1975). Directed by Steven Spielberg.\n\nQuestion: Who directed Jaws?"

@@ -107,7 +107,8 @@ def test_prepare_renders_with_the_rag_prompt(prepared_dir, tiny_gpt2_dir):
     for ex in data["train"]:
         if ex["kind"] == "lm":
             continue
-        assert ex["prompt"].startswith("Context:\n[1] ") and ex["prompt"].endswith(f"Question: {ex['question']}\nAnswer:")
+        assert ex["prompt"].startswith("Context:\n[1] ")
+        assert ex["prompt"].endswith(f"Question: {ex['question']}\nAnswer:")
         context = ex["prompt"].replace(ex["question"], " ")
         if ex["kind"] == "rag-abstain":
             assert ex["completion"] == " " + ABSTAIN_ANSWER and not answers_in_context(ex["answers"], context)

@@ -53,7 +53,8 @@ def test_saved_model_loads_back_and_generates(tmp_path, prepared_dir, tiny_gpt2_
     from rag.generate import Generator
 
     out = tmp_path / "model"
-    finetune(FinetuneConfig(base=str(tiny_gpt2_dir), **FAST), str(prepared_dir), str(out), Settings().with_overrides(progress=False))
+    finetune(FinetuneConfig(base=str(tiny_gpt2_dir), **FAST), str(prepared_dir), str(out),
+             Settings().with_overrides(progress=False))
     settings = Settings().with_overrides(generator=str(out), progress=False, max_new_tokens=4)
     model, tokenizer, spec = load_generator(settings)
     assert spec.path == str(out.resolve())
@@ -98,7 +99,8 @@ def test_loss_is_on_answer_tokens_only(prepared_dir, tiny_gpt2_dir):
 
     from training.data import load_prepared, tokenize_example
 
-    result = evaluate_perplexity(str(tiny_gpt2_dir), str(prepared_dir), Settings().with_overrides(progress=False), batch_size=1)
+    result = evaluate_perplexity(str(tiny_gpt2_dir), str(prepared_dir), Settings().with_overrides(progress=False),
+                                 batch_size=1)
     model = AutoModelForCausalLM.from_pretrained(tiny_gpt2_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_gpt2_dir)
     masked = []
@@ -122,7 +124,8 @@ def test_unreachable_base_is_one_line(tmp_path, prepared_dir, monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable) as err:
-        finetune(FinetuneConfig(max_steps=1), str(prepared_dir), str(tmp_path / "m"), Settings().with_overrides(progress=False))
+        finetune(FinetuneConfig(max_steps=1), str(prepared_dir), str(tmp_path / "m"),
+                 Settings().with_overrides(progress=False))
     assert "distilbert/distilgpt2" in str(err.value) and "\n" not in str(err.value)
 
 
