@@ -33,7 +33,8 @@ from core.flags import settings_from_args
 from core.models import load_embedder, load_generator, resolve_generator
 from index.build import ensure_index
 from index.store import check_embedder, load_index, load_movies, read_manifest
-from rag.pipeline import Pipeline, trained_prompt_settings
+from rag.answer import trained_prompt_settings
+from rag.pipeline import Pipeline
 
 
 def log(message: str, progress: bool) -> None:

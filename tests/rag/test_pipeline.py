@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from rag.pipeline import MODES, Pipeline, find_span, trained_prompt_settings
+from rag.answer import find_span, trained_prompt_settings
+from rag.pipeline import MODES, Pipeline
 from rag.prompt import ABSTAIN_ANSWER
 
 TIMINGS = {"retrieve_s", "prompt_s", "generate_s", "total_s"}
@@ -221,7 +222,7 @@ def test_smollm2_lists_nolan_films(smollm2_pipeline):
 def test_trained_prompt_settings_are_applied(tmp_path):
     from core.config import Settings
     from core.models import GeneratorSpec
-    from rag.pipeline import trained_prompt_settings
+    from rag.answer import trained_prompt_settings
 
     (tmp_path / "prompt_settings.json").write_text(json.dumps(
         {"k": 9, "prompt_examples": 0, "max_prompt_tokens": 512, "max_passage_tokens": 100, "max_question_tokens": 48}))
