@@ -15,6 +15,10 @@ class InputError(MovieRagError, ValueError):
     """A question or plot opening that cannot be answered as given (empty, unknown mode, no index loaded)."""
 
 
+class PlanError(MovieRagError, ValueError):
+    """Text that is not a plan of the plan grammar (rag.plan), or a plan that cannot run."""
+
+
 class CatalogError(MovieRagError, ValueError):
     """A catalog file cannot be read."""
 

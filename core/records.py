@@ -45,6 +45,7 @@ class Stage(enum.StrEnum):
     DENSE = "dense"  # found by the dense search only
     BM25 = "bm25"  # found by BM25 only
     HYBRID = "hybrid"  # found by both dense and BM25
+    PLAN = "plan"  # a fact line computed by running the question's plan on the catalog store (rag.execute)
 
     @property
     def is_link(self) -> bool:
@@ -52,7 +53,7 @@ class Stage(enum.StrEnum):
         return self in _LINK_STAGES
 
 
-_LINK_STAGES = frozenset({Stage.TITLE_LINK, Stage.PERSON_LINK, Stage.TAG_LINK, Stage.HOP_LINK})
+_LINK_STAGES = frozenset({Stage.TITLE_LINK, Stage.PERSON_LINK, Stage.TAG_LINK, Stage.HOP_LINK, Stage.PLAN})
 
 
 def passage_key(kind: PassageKind | str, name: str, part: int | None = None) -> str:

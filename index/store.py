@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import bm25s
@@ -12,7 +13,7 @@ import pandas as pd
 from core.errors import IndexLoadError
 from core.fileio import recover_dir
 from core.models import embedder_hash
-from core.records import Movie, Passage
+from core.records import Movie, Passage, normalize
 
 BM25_SPLITTER = r"(?u)\b\w+\b"  # every word, one-character ones too ("M", "X" of "Malcolm X", years)
 
@@ -95,7 +96,10 @@ class MovieIndex:
 # Layout of an index folder (no pickle anywhere):
 #   manifest.json     embedder name + hash, dim, counts, sources with hashes, schema, build time, versions, file sizes
 #   passages.parquet  one row per passage (row i = FAISS id i = BM25 doc i)
-#   movies.parquet    the Movie records, so `add` can rebuild person/tag cards across old and new movies
+#   movies.parquet    the Movie records, so `add` can rebuild person/tag cards across old and new movies;
+#                     with edges.parquet, the catalog store that index.catalog answers exact queries from
+#   edges.parquet     film ↔ value edges (film id, rel, value, normalize()d key): title, people, genres, tags,
+#                     languages, numbers as text, extra card fields (catalog_edges; absent from older indexes)
 #   vectors.npy       float32 (n, dim), normalised; reused by `add` for unchanged passages
 #   faiss.index       faiss.write_index of the flat or HNSW inner-product index
 #   bm25/             bm25s.BM25.save(..., allow_pickle=False); its vocab is bm25_tokenizer()'s, reused for queries
@@ -103,7 +107,7 @@ class MovieIndex:
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
-DATA_FILES = ("passages.parquet", "movies.parquet", "vectors.npy", "faiss.index")
+DATA_FILES = ("passages.parquet", "movies.parquet", "edges.parquet", "vectors.npy", "faiss.index")
 
 
 def passages_frame(passages: list[Passage]) -> pd.DataFrame:
@@ -154,6 +158,53 @@ def movies_from_frame(df: pd.DataFrame) -> list[Movie]:
     return [Movie(**dict(zip(names, values))) for values in zip(*cols.values())]
 
 
+# ---------------------------------------------------------------- the catalog store's edges (index.catalog)
+
+EDGE_LISTS = {"director": "directors", "writer": "writers", "actor": "cast", "genre": "genres", "tag": "tags"}
+EDGE_NUMBERS = {"year": "year", "rating": "rating", "votes": "votes", "runtime": "runtime_min"}
+KB_WORDS = {"rating": "IMDb rating", "votes": "IMDb votes"}  # the WikiMovies KB rates in words ("good", "famous")
+OTHER_YEARS = "Other release years"  # a KB subject's further years (index.sources)
+
+
+def catalog_edges(movie: Movie) -> Iterator[tuple[str, str]]:
+    """(rel, value) pairs of one film, as the catalog store follows them: its title, people, genres and tags,
+    each language of "English, French", its numbers as text (the KB's rating and votes words where it has no
+    number; its other release years too) and every extra card field under its own label (e.g. "Gross")."""
+    yield "title", movie.title
+    for rel, name in EDGE_LISTS.items():
+        yield from ((rel, v) for v in dict.fromkeys(getattr(movie, name)) if v)
+    yield from (("language", v) for v in dict.fromkeys(_split(movie.language)))
+    for rel, name in EDGE_NUMBERS.items():
+        value = getattr(movie, name)
+        if value is not None:
+            yield rel, number_text(value)
+        elif rel in KB_WORDS:
+            yield from ((rel, v) for v in _split(movie.extra.get(KB_WORDS[rel])))
+    yield from (("year", v) for v in _split(movie.extra.get(OTHER_YEARS)) if v != str(movie.year))
+    yield from movie.extra.items()
+
+
+def number_text(value: float | int | str) -> str:
+    """A number as an edge value (and as index.catalog matches one): 1979, "1979.0" → "1979"; 8.25 → "8.25"."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(x)) if x.is_integer() else f"{x:g}"
+
+
+def _split(text: str | None) -> list[str]:
+    return [v for v in (x.strip() for x in (text or "").split(",")) if v]
+
+
+def edges_frame(movies: list[Movie]) -> pd.DataFrame:
+    """Every film's catalog_edges as rows (film id, rel, value, key = normalize(value)), films in order."""
+    rows = [(m.id, rel, value) for m in movies for rel, value in catalog_edges(m)]
+    keys = {value: normalize(value) for value in {r[2] for r in rows}}
+    return pd.DataFrame({"film": [r[0] for r in rows], "rel": [r[1] for r in rows], "value": [r[2] for r in rows],
+                         "key": [keys[r[2]] for r in rows]})
+
+
 def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> None:
     """Write every file of `index` into `folder`, manifest last (with the data files' sizes, checked on load).
 
@@ -169,6 +220,7 @@ def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> No
     folder.mkdir(parents=True, exist_ok=True)
     passages_frame(index.passages).to_parquet(folder / "passages.parquet", index=False)
     movies_frame(movies).to_parquet(folder / "movies.parquet", index=False)
+    edges_frame(movies).to_parquet(folder / "edges.parquet", index=False)
     np.save(folder / "vectors.npy", index.vectors, allow_pickle=False)
     faiss.write_index(index.faiss, str(folder / "faiss.index"))
     index.bm25.save(str(folder / "bm25"), allow_pickle=False, show_progress=False)

@@ -41,5 +41,6 @@ def test_passage_kind_and_ref():
 
 
 def test_stages():
-    assert [s for s in Stage if s.is_link] == [Stage.TITLE_LINK, Stage.PERSON_LINK, Stage.TAG_LINK, Stage.HOP_LINK]
+    pinned = [Stage.TITLE_LINK, Stage.PERSON_LINK, Stage.TAG_LINK, Stage.HOP_LINK, Stage.PLAN]  # plan facts pin too
+    assert [s for s in Stage if s.is_link] == pinned
     assert Stage.HYBRID == "hybrid" and f"{Stage.TITLE_LINK}" == "title-link" and Stage("bm25") is Stage.BM25
