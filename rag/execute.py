@@ -21,6 +21,7 @@ _FORWARD = {Rel.DIRECTOR: "Directed by", Rel.WRITER: "Written by", Rel.ACTOR: "S
             Rel.TAG: "Tags:", Rel.LANGUAGE: "Language:", Rel.YEAR: "Released in", Rel.RATING: "Rating:",
             Rel.VOTES: "Votes:", Rel.RUNTIME: "Runtime:"}  # the words card_text uses for each field
 _UNIT = {Rel.RUNTIME: " min", Rel.RATING: "/10"}
+_ROLE = {Rel.DIRECTOR: "director of", Rel.WRITER: "writer of", Rel.ACTOR: "actor in"}  # person cards' words
 _MORE = {Rel.RUNTIME: ("longer", "shorter"), Rel.YEAR: ("newer", "older"), Rel.RATING: ("rated higher", "rated lower"),
          Rel.VOTES: ("more voted", "less voted")}
 _MOST = {Rel.RUNTIME: ("longest", "shortest"), Rel.YEAR: ("newest", "oldest"),
@@ -53,7 +54,9 @@ def label(catalog: Catalog, film_id: str) -> str:
 
 
 def _value(rel: Rel, value: str) -> str:
-    return f"{value}{_UNIT.get(rel, '')}"
+    """A value with its unit ("117 min", "8.4/10"); WikiMovies ratings that are words ("good") stay words."""
+    numeric = value.replace(".", "", 1).isdigit()
+    return f"{value}{_UNIT.get(rel, '') if numeric else ''}"
 
 
 def _fact(catalog: Catalog, film_id: str, rel: Rel, values: list[str]) -> Fact:
@@ -86,7 +89,7 @@ class Executor:
             ends_in_films = plan.path[-1].back if plan.path else bool(films)
             run.answers = [self.catalog.film(f).title if ends_in_films else f for f in nodes[:MAX_LISTED]]
             if plan.op == Op.COUNT:
-                run.count = len(nodes)
+                run.count, run.answers = len(nodes), [str(len(nodes))]
                 run.facts.insert(0, Fact(self._count_line(plan, len(nodes)), run.facts[0].key if run.facts else ""))
         run.facts = run.facts[:MAX_FACTS]
         return run
@@ -124,6 +127,7 @@ class Executor:
         films = start if not plan.topics or plan.topics[0].kind == EntityKind.FILM else []
         topic_films = set(films) if plan.topics else set()
         for i, hop in enumerate(hops):
+            run.facts = []  # the prompt holds the last hop's lines: they answer the question (steps keep the chain)
             edges = self.catalog.follow(nodes, hop.rel, hop.back)
             if hop.back:
                 nodes = self._films_reached(edges, hop, topic_films, plan, run)
@@ -133,7 +137,7 @@ class Executor:
                     run.missing = self._missing_field(hop.rel, nodes)
                     return [], films
                 nodes = _ordered(v for vs in edges.values() for v in vs)
-                run.facts += [_fact(self.catalog, f, hop.rel, vs) for f, vs in edges.items() if vs]
+                run.facts[:0] = [_fact(self.catalog, f, hop.rel, vs) for f, vs in edges.items() if vs]
             run.steps.append(f"hop {i + 1} {hop}: {len(nodes)} {'films' if hop.back else 'values'}")
         if not hops and films and plan.constraints:
             films = nodes = self.catalog.filter(films, plan.constraints)
@@ -146,11 +150,13 @@ class Executor:
         films = _ordered(f for fs in edges.values() for f in fs if f not in topic_films)
         if plan.constraints:
             films = self.catalog.filter(films, plan.constraints)
-        by_film: dict[str, list[str]] = {}
-        for value, fs in edges.items():
-            for f in fs:
-                by_film.setdefault(f, []).append(value)
-        run.facts += [_fact(self.catalog, f, hop.rel, by_film[f]) for f in films]
+        kept = set(films)
+        for value, fs in edges.items():  # one line per person or value, in the index's person-card format
+            listed = [label(self.catalog, f) for f in fs if f in kept][:MAX_LISTED]
+            if listed:
+                kind = PassageKind.PERSON if hop.rel in PEOPLE else PassageKind.TAG
+                run.facts.insert(0, Fact(f"{value} — {_ROLE.get(hop.rel, 'films')}: {', '.join(listed)}.",
+                                         passage_key(kind, value), value))
         return films
 
     def _missing_field(self, rel: Rel, films: list[str]) -> str:

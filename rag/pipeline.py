@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -16,9 +17,12 @@ from core.config import Settings
 from core.errors import InputError
 from core.models import load_embedder, load_generator
 from index.build import ensure_index
+from index.catalog import Catalog
 from index.store import load_index
 from rag.answer import Answer, Source, find_span, trained_prompt_settings
+from rag.evidence import Evidence, PlannedRetrieval
 from rag.generate import Generator
+from rag.planner import load_planner
 from rag.prompt import (
     ABSTAIN_ANSWER,
     build_rag_prompt,
@@ -48,15 +52,16 @@ class Pipeline:
     """
 
     def __init__(self, index, embedder, model, tokenizer, settings: Settings,
-                 generator_name: str | None = None) -> None:
+                 generator_name: str | None = None, planner=None, catalog=None) -> None:
         self.settings = settings
         self.embedder, self.tokenizer = embedder, tokenizer
         self.generator = Generator(model, tokenizer, settings)
         self.generator_name = generator_name or getattr(model.config, "name_or_path", "") or type(model).__name__
         self._abstain_ids: list[int] | None = None  # first token(s) of the abstention, see _abstention_start
+        self.planner = planner
         for mode in ("rag", "plain"):
             self.generator.add_prefix(prompt_prefix(tokenizer, settings, mode))
-        self.swap_index(index)
+        self.swap_index(index, catalog)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pipeline:
@@ -67,14 +72,16 @@ class Pipeline:
     def model(self):
         return self.generator.model
 
-    def swap_index(self, new_index) -> None:
+    def swap_index(self, new_index, catalog=None) -> None:
         """Serve another index from now on (the app calls this after building or adding).
 
         Args:
             new_index: a MovieIndex built with the same embedder, or None (plain mode and plots only).
+            catalog: the index's catalog store (index.catalog.Catalog) for exact plans; None: retrieval only.
         """
-        self.index = new_index
+        self.index, self.catalog = new_index, catalog
         self.retriever = Retriever(new_index, self.embedder, self.settings) if new_index is not None else None
+        self.evidence = Evidence(self.retriever, self.settings, self.planner, catalog) if self.retriever else None
 
     # ------------------------------------------------------------ building blocks
 
@@ -99,7 +106,7 @@ class Pipeline:
                   genres: list[str] | None) -> list[Retrieval | None]:
         if mode != "rag":
             return [None] * len(questions)
-        return self.retriever.search_batch(questions, k=k, years=years, genres=genres)
+        return self.evidence(questions, k=k, years=years, genres=genres)
 
     def _retry_options(self, gen_overrides: dict) -> dict:
         """Generation options of the second try: the abstention's first token is suppressed."""
@@ -136,12 +143,13 @@ class Pipeline:
                                     self.settings.prompt.max_passage_tokens)
             sources.append(Source(p.title, p.year, p.kind, p.text, round(float(hit.score), 6), hit.stage,
                                   used=hit in context and shown in packed, key=p.key))
-        return (None if self._abstains(retrieval) else prompt), sources
+        fixed = self._abstains(retrieval) or _template(retrieval) is not None
+        return (None if fixed else prompt), sources
 
     def _generate(self, prompts: list[str | None], retrievals: list, gen_overrides: dict) -> list[str]:
         """Texts for the prompts in one batched call (the abstention where a prompt is None), then one batched
         retry of the linked questions the generator abstained on."""
-        texts = [ABSTAIN_ANSWER] * len(prompts)
+        texts = [_template(r) or ABSTAIN_ANSWER for r in retrievals]
         todo = [i for i, prompt in enumerate(prompts) if prompt is not None]
         for i, text in zip(todo, self.generator.generate([prompts[i] for i in todo], **gen_overrides) if todo else []):
             texts[i] = text
@@ -152,17 +160,22 @@ class Pipeline:
                 texts[i] = text
         return texts
 
-    def _answer(self, question: str, mode: str, text: str, sources: list[Source], abstained: bool,
-                timings: dict[str, float]) -> Answer:
+    def _answer(self, question: str, mode: str, text: str, sources: list[Source], retrieval: Retrieval | None,
+                generated: bool, timings: dict[str, float]) -> Answer:
+        template = None if generated else _template(retrieval)
+        plan = _plan_dict(retrieval)
+        missing = bool(plan and plan.get("missing"))
+        abstained = (not generated and template is None) or is_abstention(text) or missing
+        written_by = "generator" if generated and not abstained else "template" if template else "abstention"
         text = text.rstrip(" ,;")  # a list cut by max_new_tokens
-        items = [] if abstained else split_answer(text)
+        items = [] if abstained else (list(plan["answers"]) if template else split_answer(text))
         if mode == "rag" and items and self.settings.answer.snap_cutoff > 0:  # typos in copied names
             used = [s.text for s in sources if s.used]
             text, items = snap_to_context(text, items, used, self.settings.answer.snap_cutoff)
         for source in sources:
             source.span = None if abstained else find_span(source.text, text, items)
         timings = {k: round(v, 4) for k, v in timings.items()}
-        return Answer(question, mode, text, items, sources, abstained, timings, self.generator_name)
+        return Answer(question, mode, text, items, sources, abstained, timings, self.generator_name, plan, written_by)
 
     def _answer_chunk(self, questions: list[str], mode: str, k: int | None, years: tuple | None,
                       genres: list[str] | None, gen_overrides: dict) -> list[Answer]:
@@ -177,11 +190,11 @@ class Pipeline:
         t3 = time.perf_counter()
         n, generated = len(questions), sum(prompt is not None for prompt, _ in prepared)
         answers = []
-        for question, (prompt, sources), text in zip(questions, prepared, texts):
+        for question, retrieval, (prompt, sources), text in zip(questions, retrievals, prepared, texts):
             timings = dict(retrieve_s=(t1 - t0) / n, prompt_s=(t2 - t1) / n,
                            generate_s=(t3 - t2) / generated if prompt is not None else 0.0)
             timings["total_s"] = sum(timings.values())
-            answers.append(self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings))
+            answers.append(self._answer(question, mode, text, sources, retrieval, prompt is not None, timings))
         return answers
 
     def _stream_text(self, prompt: str, gen_overrides: dict, clock: dict) -> Iterator[tuple[str, None]]:
@@ -265,7 +278,7 @@ class Pipeline:
         t_retrieve = time.perf_counter()
         prompt, sources = self._prepare(question, mode, retrieval)
         t_prompt = time.perf_counter()
-        text, clock = ABSTAIN_ANSWER, {}
+        text, clock = _template(retrieval) or ABSTAIN_ANSWER, {}
         if prompt is None:
             yield text, None
         else:
@@ -275,7 +288,7 @@ class Pipeline:
         end = time.perf_counter()
         timings = dict(retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
                        total_s=end - start, first_token_s=clock.get("first", end) - start)
-        answer = self._answer(question, mode, text, sources, prompt is None or is_abstention(text), timings)
+        answer = self._answer(question, mode, text, sources, retrieval, prompt is not None, timings)
         yield answer.text, answer
 
     def plot(self, prompt: str, genre: str | None = None, **gen_overrides) -> str:
@@ -305,6 +318,24 @@ class Pipeline:
             yield _join_plot(opening, continuation)
 
 
+def _template(retrieval: Retrieval | None) -> str | None:
+    """The answer filled in rather than generated (a computed count, or what the catalog lacks), if any."""
+    return retrieval.template if isinstance(retrieval, PlannedRetrieval) else None
+
+
+def _plan_dict(retrieval: Retrieval | None) -> dict | None:
+    """The plan and how it ran, for the JSON answer, --explain and the demo's sources panel."""
+    if not isinstance(retrieval, PlannedRetrieval) or retrieval.plan is None:
+        return None
+    out = retrieval.plan.to_dict()
+    run = retrieval.execution
+    out["executed"] = run is not None
+    if run is not None:
+        out.update(steps=run.steps, answers=run.answers, missing=run.missing,
+                   count=None if run.count is None else str(run.count))
+    return out
+
+
 def _join_plot(opening: str, continuation: str) -> str:
     """The opening and its continuation, with a space between unless the continuation starts with punctuation."""
     space = "" if not continuation or continuation[0] in " ,.;:!?'" else " "
@@ -328,10 +359,14 @@ def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: 
         IndexLoadError: the index is missing, corrupt, or built by another embedder.
         ModelUnavailable: the embedder or the generator cannot be found or loaded.
     """
-    index = embedder = None
+    index = embedder = catalog = planner = None
     if need_index:
-        index = load_index(index_dir or ensure_index(settings), settings)
+        index_dir = index_dir or ensure_index(settings)
+        index = load_index(index_dir, settings)
         embedder = load_embedder(settings=settings)
+        catalog = Catalog.open(index_dir)
+        if Path(settings.models.planner).is_dir():  # no planner shipped or trained: hybrid retrieval answers
+            planner = load_planner(settings, embedder)
     model, tokenizer, spec = load_generator(settings)
     return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
-                    generator_name=spec.name)
+                    generator_name=spec.name, planner=planner, catalog=catalog)

@@ -24,7 +24,7 @@ _TOPICAL = re.compile(r"\b(about|describ\w*|tag\w*|words?|topics?|themes?)\b", r
 _YEAR = re.compile(r"^(18[89]\d|19\d\d|20[0-4]\d)$")
 _ARTICLES = ("the", "a", "an")
 # Words of question templates ("who directed the movie X?"): a title made only of these is never linked.
-_GENERIC = frozenset("""
+GENERIC_WORDS = frozenset("""
 a an the and or of in on at to for by with from as is was were are be been did does do done has have had
 what which who whom whose when where why how that this these those it its there any some can could would
 you me my i tell give list name show few words word describe described describing description about
@@ -245,7 +245,7 @@ class Retriever:
             for n in range(min(self.max_ngram, len(tokens) - i), 0, -1):
                 words = tokens[i:i + n]
                 key = " ".join(words)
-                weak = len(key) <= 2 or all(w in _GENERIC for w in words)  # "M", "Up", "It", "Her"
+                weak = len(key) <= 2 or all(w in GENERIC_WORDS for w in words)  # "M", "Up", "It", "Her"
                 for stage, table in self.tables.items():
                     if stage == Stage.TAG_LINK and not topical:
                         continue  # tags ("love", "war", "shark") link only in topical questions
@@ -255,7 +255,7 @@ class Retriever:
         # "spoken in Hell"), then longer ones; a name inside a winner ("Morrison" in "Temuera Morrison") is
         # dropped. Names with the very same span (a film, a person, a tag) are all kept.
         def rank(link: _Link) -> tuple:
-            content = sum(w not in _GENERIC for w in tokens[link.start:link.end])
+            content = sum(w not in GENERIC_WORDS for w in tokens[link.start:link.end])
             exact = any(self.index.passages[r].title in question for r in link.rows[:3])
             return -content, not exact, -(link.end - link.start), link.start
 
@@ -275,7 +275,7 @@ class Retriever:
         for row in candidates:
             p = self.index.passages[row]
             name = normalize(p.title)
-            if p.kind == PassageKind.TAG or len(name) < 5 or all(w in _GENERIC for w in name.split()):
+            if p.kind == PassageKind.TAG or len(name) < 5 or all(w in GENERIC_WORDS for w in name.split()):
                 continue  # short names match anything fuzzily
             score = fuzz.partial_ratio(name, question, score_cutoff=cutoff)
             if score and (best is None or score > best.score * 100):

@@ -14,6 +14,7 @@ from pathlib import Path
 from core.config import Settings
 from core.errors import CatalogError, IndexLoadError
 from core.fileio import replace_dir, staging_dir
+from index.catalog import Catalog
 from index.detect import detect_format
 from index.sources import read_catalog
 
@@ -52,11 +53,22 @@ def highlight(text: str, span: tuple[int, int] | None) -> str:
     return f"{html.escape(text[:lo])}<mark>{html.escape(text[lo:hi])}</mark>{html.escape(text[hi:])}"
 
 
-def render_sources(sources: list) -> str:
-    """Sources as HTML blocks (raw HTML, so passage text is never read as markdown)."""
+def render_plan(plan: dict | None) -> str:
+    """The question's plan and how it ran, as an HTML block above the sources (escaped like every text)."""
+    if not plan:
+        return ""
+    route = "ran exactly on the catalog" if plan.get("executed") else "answered by retrieval (planner unsure)"
+    steps = "".join(f"<li>{html.escape(step)}</li>" for step in plan.get("steps") or [])
+    return (f'<div class="source"><div><b>Plan</b> <code>{html.escape(plan["text"])}</code> &middot; '
+            f'confidence {plan["confidence"]:.2f} &middot; {route}</div>' + (f"<ul>{steps}</ul>" if steps else "")
+            + "</div>")
+
+
+def render_sources(sources: list, plan: dict | None = None) -> str:
+    """The plan (if any), then the sources as HTML blocks (raw HTML, so passage text is never read as markdown)."""
     if not sources:
-        return "No passages were used (plain mode or nothing retrieved)."
-    blocks = []
+        return render_plan(plan) or "No passages were used (plain mode or nothing retrieved)."
+    blocks = [render_plan(plan)] if plan else []
     for i, s in enumerate(sources, 1):
         year = f" ({s.year})" if s.year else ""
         head = (f"<b>{i}. {html.escape(s.title)}{year}</b> &middot; {html.escape(s.kind)} &middot; "
@@ -126,7 +138,7 @@ class Demo:
         title = f"Sources ({len(answer.sources)})" + (" · abstained" if answer.abstained else "")
         yield [
             {"role": "assistant", "content": answer.text or "(empty answer)"},
-            {"role": "assistant", "content": render_sources(answer.sources),
+            {"role": "assistant", "content": render_sources(answer.sources, answer.plan),
              "metadata": {"title": title, "status": "done", "duration": round(answer.timings.get("total_s", 0.0), 2)}},
         ]
 
@@ -230,7 +242,7 @@ class Demo:
                 report = build_index(list(paths), target, self.settings, on_progress=on_progress)
                 done = f"built {report.get('movies', 0)} movies, {report.get('passages', 0)} passages"
             new_index = load_index(target, self.settings)
-            self.pipeline.swap_index(new_index)
+            self.pipeline.swap_index(new_index, Catalog.open(target))
             self.live_dir = target
             return f"Done: {done} in {report.get('seconds', 0):.1f} s; the new index is now serving."
         except Exception as exc:

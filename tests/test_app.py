@@ -46,6 +46,7 @@ class FakeAnswer:
     abstained: bool
     timings: dict
     generator: str = "fake"
+    plan: dict | None = None
 
 
 class FakeIndex:
@@ -77,8 +78,8 @@ class FakePipeline:
         yield " The shark"
         yield " The shark returns."
 
-    def swap_index(self, index) -> None:
-        self.index = index
+    def swap_index(self, index, catalog=None) -> None:
+        self.index, self.catalog = index, catalog
 
 
 def test_check_text_gives_friendly_messages():

@@ -16,7 +16,8 @@ MOVIES = [
           cast=["Sigourney Weaver"], genres=["Action"], runtime_min=137, rating=8.4),
     Movie(title="Blade Runner", year=1982, directors=["Ridley Scott"], cast=["Harrison Ford"],
           genres=["Science Fiction"], runtime_min=116, rating=8.1),
-    Movie(title="Her", year=2013, directors=["Spike Jonze"], cast=["Joaquin Phoenix"], genres=["Romance"]),
+    Movie(title="Her", year=2013, directors=["Spike Jonze"], cast=["Joaquin Phoenix"], genres=["Romance"],
+          extra={"IMDb rating": "good"}),  # the WikiMovies KB rates in words
     Movie(title="Joker", year=2019, directors=["Todd Phillips"], cast=["Joaquin Phoenix"], genres=["Crime"],
           runtime_min=122, rating=8.4),
     Movie(title="The Godfather", year=1972, directors=["Francis Ford Coppola"], cast=["Marlon Brando"],
@@ -52,7 +53,7 @@ def test_two_hops_and_other_films_of_the_same_person(run):
 def test_count_is_computed(run):
     counted = run('count person:"Ridley Scott" < director')
     assert counted.count == 2 and counted.facts[0].text == "The catalog has 2 films directed by Ridley Scott."
-    assert set(counted.answers) == {"Alien", "Blade Runner"}
+    assert counted.answers == ["2"]
 
 
 def test_superlatives_top_n_and_comparisons(run):
@@ -89,5 +90,7 @@ def test_what_the_catalog_lacks_is_said_plainly(run):
     assert run('lookup film:"Alien" (1992) > director').missing == "Alien (1992) is not in the catalog."
     no_runtime = run('lookup film:"Her" > runtime')
     assert no_runtime.missing == "The catalog has no runtime for Her (2013)."
+    assert run('lookup film:"Alien" > rating').facts[0].text == "Alien (1979). Rating: 8.5/10."
+    assert run('lookup film:"Her" > rating').facts[0].text == "Her (2013). Rating: good."
     no_votes = run("argmax all > votes")
     assert no_votes.missing == "The catalog has no vote counts."
