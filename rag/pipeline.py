@@ -169,7 +169,7 @@ class Pipeline:
         written_by = "generator" if generated and not abstained else "template" if template else "abstention"
         text = text.rstrip(" ,;")  # a list cut by max_new_tokens
         items = [] if abstained else (list(plan["answers"]) if template else split_answer(text))
-        if mode == "rag" and items and self.settings.answer.snap_cutoff > 0:  # typos in copied names
+        if mode == "rag" and items and template is None and self.settings.answer.snap_cutoff > 0:  # copy slips
             used = [s.text for s in sources if s.used]
             text, items = snap_to_context(text, items, used, self.settings.answer.snap_cutoff)
         for source in sources:
