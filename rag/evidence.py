@@ -40,11 +40,13 @@ class PlannedRetrieval(Retrieval):
 
 
 def fact_hits(execution: Execution) -> list[Hit]:
-    """Fact lines as pinned hits: a card-kind passage per line, keyed by the card it cites."""
+    """Fact lines as pinned hits, one passage per line, of the kind and key of the card it cites."""
     hits = []
     for fact in execution.facts:
-        passage = Passage(key=fact.key, kind=PassageKind.CARD, title=fact.title or fact.text.split(".")[0],
-                          text=fact.text, year=fact.year, movie_id=fact.key.partition(":")[2] or None)
+        prefix, _, name = fact.key.partition(":")
+        kind = PassageKind(prefix) if prefix else PassageKind.CARD  # a film's card, or a person's / tag's card
+        passage = Passage(key=fact.key, kind=kind, title=fact.title or fact.text.split(".")[0], text=fact.text,
+                          year=fact.year, movie_id=name if kind == PassageKind.CARD and name else None)
         hits.append(Hit(passage, 1.0, Stage.PLAN))
     return hits
 

@@ -152,12 +152,21 @@ class Executor:
             films = self.catalog.filter(films, plan.constraints)
         kept = set(films)
         for value, fs in edges.items():  # one line per person or value, in the index's person-card format
-            listed = [label(self.catalog, f) for f in fs if f in kept][:MAX_LISTED]
-            if listed:
-                kind = PassageKind.PERSON if hop.rel in PEOPLE else PassageKind.TAG
-                run.facts.insert(0, Fact(f"{value} — {_ROLE.get(hop.rel, 'films')}: {', '.join(listed)}.",
-                                         passage_key(kind, value), value))
+            ids = [f for f in fs if f in kept][:MAX_LISTED]
+            if ids:
+                listed = ", ".join(label(self.catalog, f) for f in ids)
+                run.facts.insert(0, Fact(f"{value} — {_ROLE.get(hop.rel, 'films')}: {listed}.",
+                                         self._citation(hop.rel, value, ids[0]), value))
         return films
+
+    def _citation(self, rel: Rel, value: str, first_film: str) -> str:
+        """The card a value's film list comes from: the person's or tag's card; genres, languages and years have
+        none, so the first film's card."""
+        if rel in PEOPLE:
+            return passage_key(PassageKind.PERSON, value)
+        if rel == Rel.TAG:
+            return passage_key(PassageKind.TAG, value)
+        return passage_key(PassageKind.CARD, self.catalog.film(first_film).id)
 
     def _missing_field(self, rel: Rel, films: list[str]) -> str:
         if self.catalog.coverage(str(rel)) == 0:

@@ -364,9 +364,8 @@ def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: 
         index_dir = index_dir or ensure_index(settings)
         index = load_index(index_dir, settings)
         embedder = load_embedder(settings=settings)
-        catalog = Catalog.open(index_dir)
         if Path(settings.models.planner).is_dir():  # no planner shipped or trained: hybrid retrieval answers
-            planner = load_planner(settings, embedder)
+            planner, catalog = load_planner(settings, embedder), Catalog.open(index_dir)
     model, tokenizer, spec = load_generator(settings)
     return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
                     generator_name=spec.name, planner=planner, catalog=catalog)

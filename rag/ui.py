@@ -242,7 +242,8 @@ class Demo:
                 report = build_index(list(paths), target, self.settings, on_progress=on_progress)
                 done = f"built {report.get('movies', 0)} movies, {report.get('passages', 0)} passages"
             new_index = load_index(target, self.settings)
-            self.pipeline.swap_index(new_index, Catalog.open(target))
+            # the catalog store serves the planner's exact plans: opened only when a planner is loaded
+            self.pipeline.swap_index(new_index, Catalog.open(target) if self.pipeline.planner else None)
             self.live_dir = target
             return f"Done: {done} in {report.get('seconds', 0):.1f} s; the new index is now serving."
         except Exception as exc:

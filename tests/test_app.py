@@ -59,7 +59,7 @@ class FakeIndex:
 
 class FakePipeline:
     def __init__(self) -> None:
-        self.index = FakeIndex()
+        self.index, self.planner = FakeIndex(), None
         self.calls: list[dict] = []
 
     def ask_stream(self, question, mode="rag", k=None, years=None, genres=None, **gen):

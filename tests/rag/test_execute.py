@@ -46,6 +46,7 @@ def test_two_hops_and_other_films_of_the_same_person(run):
     assert directors.answers == ["Spike Jonze", "Todd Phillips"]
     others = run('lookup film:"Alien" > director < director')  # "what else did the director of Alien direct?"
     assert others.answers == ["Blade Runner"]  # the topic film itself is not an answer
+    assert others.facts[0].key == passage_key(PassageKind.PERSON, "Ridley Scott")  # cites the person's card
     three = run('lookup film:"Aliens" > actor < actor > director')
     assert three.answers == ["Ridley Scott"]
 
