@@ -3,8 +3,10 @@
     python app.py [--index DIR] [--generator NAME_OR_DIR] [--host 127.0.0.1] [--port 7860] [--no-progress]
     movie-rag serve [the same flags]
 
-With no flags it serves the embedded sample catalog on http://127.0.0.1:7860, building the index on first
-run. Models load once at start-up; callbacks live in rag.ui so they are tested without a browser.
+With no flags it serves the shipped catalog (data/: the sample, WikiMovies KB + plots, TMDB) on
+http://127.0.0.1:7860, unpacked on first run from the prebuilt int8 pack into the cache (`--startup background`:
+the sample at once, the full catalog built in the background and swapped in; rag.background). Models load once
+at start-up; callbacks live in rag.ui so they are tested without a browser.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
-from core.config import Settings
+from core.config import Settings, Startup
 from core.flags import add_settings_flags, run_command, settings_from_args
 from core.models import resolve_generator
 from rag.ui import PREVIEW_COLUMNS, Demo
@@ -32,13 +34,15 @@ CSS = """
 """
 
 
-def build_ui(demo: Demo):
-    """The Blocks layout, one helper per tab; every callback is a method of `demo`."""
+def build_ui(demo: Demo, job=None):
+    """The Blocks layout, one helper per tab; every callback is a method of `demo`. `job`: the background build
+    of the catalog index (rag.background.BuildJob), whose progress shows at the top of the page."""
     import gradio as gr  # deferred: heavy, and `--help` must not wait for it
 
     genres = demo.genre_choices()
     with gr.Blocks(title="Movie RAG", analytics_enabled=False) as ui:
         gr.Markdown("## Movie RAG — questions about movies, answered from a searchable catalog")
+        build_status = gr.Markdown(job.status_markdown() if job else "", elem_id="build-status")
         with gr.Tabs():
             with gr.Tab("Ask"):
                 genre_filter = _ask_tab(demo, genres)
@@ -50,6 +54,7 @@ def build_ui(demo: Demo):
                 plot_genre = _plot_tab(demo, genres)
         # wired after every tab exists: an index update refreshes the genre choices of the Ask and Plot tabs
         _index_events(demo, files, rebuild_btn, extend_btn, [status, manifest, genre_filter, plot_genre])
+        _live_index_events(demo, job, [build_status, manifest, genre_filter, plot_genre])
     return ui
 
 
@@ -66,11 +71,12 @@ def _ask_tab(demo: Demo, genres: list[str]):
     year_from = gr.Number(label="From year (blank = any)", precision=0, render=False)
     year_to = gr.Number(label="To year (blank = any)", precision=0, render=False)
     genre_filter = gr.Dropdown(genres, multiselect=True, label="Genres", render=False)
-    question_box = gr.Textbox(placeholder="Ask about a movie, e.g. Who directed Jaws?", show_label=False,
-                              elem_id="question", submit_btn=True, stop_btn=True, render=False)
+    question_box = gr.Textbox(placeholder="Ask about a movie, e.g. Who directed Jaws? Follow-ups work; /reset starts "
+                                          "over.", show_label=False, elem_id="question", submit_btn=True,
+                              stop_btn=True, render=False)
 
-    def chat(message, history, *options):
-        yield from demo.ask(message, *options)
+    def chat(message, history, *options):  # the history is the conversation's memory (rag.conversation)
+        yield from demo.ask(message, *options, history=history)
 
     gr.ChatInterface(
         chat,
@@ -127,6 +133,31 @@ def _index_tab(demo: Demo) -> tuple:
     return files, rebuild_btn, extend_btn, status, manifest
 
 
+def _live_index_events(demo: Demo, job, outputs: list) -> None:
+    """While `job` runs, refresh its progress and the live manifest every 2 s (and the genres once it swaps in);
+    the /live_index API says what is live (the start-up benchmark polls it)."""
+    import gradio as gr  # deferred: heavy
+
+    def live_index() -> dict:
+        m = getattr(demo.pipeline.index, "manifest", {}) or {}
+        return {"films": m.get("movies"), "passages": m.get("passages"), "building": bool(job and job.running),
+                "folder": demo.live_dir}
+
+    gr.api(live_index, api_name="live_index", queue=False)
+    if job is None:
+        return
+    timer = gr.Timer(2.0, active=job.running)
+
+    def refresh():
+        if job.running:
+            return job.status_markdown(), demo.manifest_markdown(), gr.skip(), gr.skip(), gr.Timer(active=True)
+        choices = demo.genre_choices()  # the catalog swapped in: its genres, once
+        return (job.status_markdown(), demo.manifest_markdown(), gr.Dropdown(choices=choices),
+                gr.Dropdown(choices=choices), gr.Timer(active=False))
+
+    timer.tick(refresh, None, [*outputs, timer], queue=False, api_visibility="private")
+
+
 def _plot_tab(demo: Demo, genres: list[str]):
     """Plot continuation from an opening; returns the genre dropdown."""
     import gradio as gr  # deferred: heavy
@@ -176,7 +207,7 @@ SERVE_FIELDS = ("index_dir", "generator", "progress")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's flags, generated from the settings (also used by `movie-rag serve`)."""
-    add_settings_flags(parser, sections=SERVE_SECTIONS, fields=SERVE_FIELDS)
+    add_settings_flags(parser, sections=SERVE_SECTIONS, fields=SERVE_FIELDS, choices={"startup": tuple(Startup)})
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -188,11 +219,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def serve(settings: Settings) -> int:
     """Load the models and the index once, then serve the demo until interrupted."""
+    from rag.background import BuildJob, background_sources, release_memory, sample_settings  # deferred: faiss
     from rag.pipeline import Pipeline  # deferred: heavy (torch)
 
     resolve_generator(settings)  # fail fast on a bad --generator, before any index work
-    pipeline = Pipeline.from_settings(settings)  # models and index load once, here
-    ui = build_ui(Demo(pipeline, settings))
+    catalogs = background_sources(settings)  # None: serve the catalog index (unpacked from the pack if needed)
+    serving = sample_settings(settings) if catalogs else settings
+    pipeline = Pipeline.from_settings(serving)  # models and index load once, here
+    release_memory()  # a first start's generator conversion leaves ~300 MB of freed heap behind
+    demo, job = Demo(pipeline, serving), None
+    if catalogs:  # the sample serves now; the catalog builds with the same embedder, then swaps in
+        job = BuildJob(lambda progress: demo.update_index(catalogs, False, progress, target=settings.index.index_dir))
+        job.start()
+    ui = build_ui(demo, job)
     ui.queue(default_concurrency_limit=settings.demo.queue_concurrency, max_size=settings.demo.queue_max_size)
     ui.launch(server_name=settings.demo.host, server_port=settings.demo.port,
               max_file_size=f"{settings.demo.max_upload_mb}mb", css=CSS, ssr_mode=False, show_error=True)

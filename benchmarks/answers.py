@@ -26,7 +26,8 @@ def bench_answers(pipeline, questions: list, progress: bool = False) -> dict:
     return {
         "questions": len(questions), "cold_first_answer_s": round(cold_s, 3),
         "sequential": timed["answer_s"], "sequential_total_s": round(sequential_total, 3),
-        "timings_breakdown": {k: timed[k] for k in ("retrieve_s", "prompt_s", "generate_s")},
+        "timings_breakdown": {k: timed[k] for k in ("retrieve_s", "plan_s", "prompt_s", "generate_s") if k in timed},
+        "plan_share_of_answer_p50": timed.get("plan_share_of_answer_p50"),
         "new_tokens": timed["new_tokens"], "abstained": timed["abstained"],
         "hits_at_1": hits_at_1([r["answer"] for r in rows], questions),
         "first_token": timed["first_token_s"],

@@ -81,6 +81,9 @@ def bench_answers(pipeline, questions: list[str], stream: bool, lengths: list[in
            "generate_s": stats([r["generate_s"] for r in rows]), "retrieve_s": stats([r["retrieve_s"] for r in rows]),
            "prompt_s": stats([r["prompt_s"] for r in rows]),
            "new_tokens": stats([r["new_tokens"] for r in rows]), "abstained": sum(r["abstained"] for r in rows)}
+    if all("plan_s" in r for r in rows):  # a planner is loaded: its cost against the whole answer
+        out["plan_s"] = stats([r["plan_s"] for r in rows])
+        out["plan_share_of_answer_p50"] = round(out["plan_s"]["p50"] / out["answer_s"]["p50"], 4)
     if stream:
         firsts = []
         for q in questions:
@@ -121,7 +124,7 @@ def measure(args: argparse.Namespace) -> int:
 
     import torch  # deferred: heavy, as are faiss (index, retrieve) and transformers (pipeline) below
 
-    from index.build import ensure_index
+    from index.default import ensure_index
     from index.store import load_index
     from rag.retrieve import Retriever
 

@@ -31,10 +31,12 @@ from core.config import Settings
 from core.errors import IndexLoadError
 from core.flags import settings_from_args
 from core.models import load_embedder, load_generator, resolve_generator
-from index.build import ensure_index
+from index.catalog import Catalog
+from index.default import ensure_index
 from index.store import check_embedder, load_index, load_movies, read_manifest
 from rag.answer import trained_prompt_settings
 from rag.pipeline import Pipeline
+from rag.planner import load_planner
 
 
 def log(message: str, progress: bool) -> None:
@@ -109,7 +111,7 @@ def run(args) -> dict:
         index = load_index(index_dir, settings, embedder)
         questions = _questions(rec, args, settings, index, index_dir)
         _retrieval_sections(rec, args, settings, index, embedder, [q.question for q in questions])
-        _answer_sections(rec, args, settings, index, embedder, questions)
+        _answer_sections(rec, args, settings, index, embedder, questions, index_dir)
     finally:
         if workdir_ctx is not None:
             workdir_ctx.cleanup()
@@ -164,12 +166,16 @@ def _retrieval_sections(rec: Recorder, args, settings: Settings, index, embedder
                     "onnx embedder lever")
 
 
-def _answer_sections(rec: Recorder, args, settings: Settings, index, embedder, questions: list) -> None:
+def _answer_sections(rec: Recorder, args, settings: Settings, index, embedder, questions: list,
+                     index_dir: str) -> None:
     """Our answers, the speed levers, the naive peer pipeline (paired with ours) and the web demo's peak RSS."""
     progress = rec.progress
     model, tokenizer, spec = load_generator(settings, resolve_generator(settings))
     settings = trained_prompt_settings(settings, spec)
-    pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name)
+    planner = load_planner(settings, embedder) if Path(settings.models.planner).is_dir() else None
+    catalog = Catalog.open(index_dir) if planner is not None else None  # as rag.pipeline.load_pipeline does
+    pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name, planner=planner,
+                        catalog=catalog)
     answer_qs = questions[:args.answers]
     rec.measure("answers", lambda: {**answers.bench_answers(pipeline, answer_qs, progress), "generator": spec.name,
                                     "rss_mb": rss_mb()},

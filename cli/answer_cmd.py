@@ -10,7 +10,7 @@ from core.flags import add_settings_flags, settings_from_args
 
 EXIT_WORDS = {"exit", "quit", ":q", "/exit", "/quit"}
 ANSWER_SECTIONS = ("retrieval", "prompt", "decoding", "answer")  # every knob of the answer flow is a flag
-ANSWER_FIELDS = ("index_dir", "generator", "seed", "progress")
+ANSWER_FIELDS = ("index_dir", "generator", "planner", "seed", "progress")
 MODE_HELP = "rag (default): answer from retrieved passages; plain: the model alone (the baseline)"
 
 
@@ -27,9 +27,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("--explain", action="store_true", help="also print the question's plan and how it ran")
     add_answer_settings(ask)
     ask.set_defaults(run=run_ask)
-    chat = sub.add_parser("chat", help="interactive chat",
-                          description="Ask questions in a loop; 'exit' or Ctrl-D quits.")
+    chat = sub.add_parser("chat", help="interactive chat with follow-ups",
+                          description="Ask questions in a loop. Follow-ups ('and who wrote it?', 'what else did he "
+                                      "make?', 'any older ones?') are resolved against the earlier turns; '/reset' "
+                                      "forgets them; 'exit' or Ctrl-D quits.")
     chat.add_argument("--mode", choices=("rag", "plain"), default="rag", help=MODE_HELP)
+    chat.add_argument("--json", action="store_true", help="print each answer object as one JSON line (with "
+                                                          "resolved_question when a follow-up was rewritten)")
     add_answer_settings(chat)
     chat.set_defaults(run=run_chat)
     plot = sub.add_parser("plot", help="continue a movie plot", description="Continue a movie plot from an opening.")
@@ -68,6 +72,8 @@ def explain(answer) -> str:
     if plan is None:
         return "plan: none (no planner loaded); answered by hybrid retrieval"
     route = "exact, on the catalog store" if plan["executed"] else "hybrid retrieval (fallback)"
+    if plan.get("missing"):
+        route = "what the catalog lacks"
     lines = [f"plan: {plan['text']}", f"confidence: {plan['confidence']:.3f}; answered by {route}; "
                                       f"answer written by the {answer.written_by}"]
     lines += [f"  {step}" for step in plan.get("steps") or []]
@@ -76,10 +82,15 @@ def explain(answer) -> str:
     return "\n".join(lines)
 
 
-def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
-    """Read questions until 'exit' or EOF; Ctrl-C drops the current answer, a bad question prints an error."""
+def chat_loop(pipeline, mode: str = "rag", stdout=None, as_json: bool = False) -> int:
+    """Read questions until 'exit' or EOF; follow-ups are resolved against the earlier turns (rag.conversation),
+    '/reset' forgets them. Ctrl-C drops the current answer, a bad question prints an error."""
+    from rag.conversation import Conversation, is_reset  # deferred with the rest of rag (heavy imports)
+
     out = stdout or sys.stdout
-    print("Movie chat: ask about films. Type 'exit' or press Ctrl-D to quit.", file=out)
+    conversation = Conversation(pipeline)
+    print("Movie chat: ask about films; follow-ups remember the earlier turns ('/reset' forgets them). "
+          "Type 'exit' or press Ctrl-D to quit.", file=out)
     while True:
         try:
             line = input("you> ")
@@ -94,17 +105,30 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None) -> int:
             continue
         if question.lower() in EXIT_WORDS:
             return 0
-        print("bot> ", end="", flush=True, file=out)
+        if is_reset(question):
+            conversation.reset()
+            print("(memory cleared: the next question starts a new conversation)", file=out)
+            continue
+        resolution = conversation.resolve(question)
+        if resolution.rewritten and not as_json:
+            print(f"     (understood as: {resolution.text})", file=out)
+        if not as_json:
+            print("bot> ", end="", flush=True, file=out)
         shown, answer = "", None
         try:
-            for text, final in pipeline.ask_stream(question, mode=mode):  # final: the Answer, on the last item
-                print(text[len(shown):], end="", flush=True, file=out)
+            for text, final in conversation.ask_stream(resolution, mode=mode):  # final: the Answer, on the last item
+                if not as_json:
+                    print(text[len(shown):], end="", flush=True, file=out)
                 shown, answer = text, final
         except KeyboardInterrupt:
             print(" (interrupted)", file=out)
             continue
         except ValueError as exc:  # e.g. a question over the length limit: say so and keep chatting
             print(f"error: {exc}", file=out)
+            continue
+        if as_json:
+            if answer is not None:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False), file=out)
             continue
         print(file=out)
         if answer is not None and answer.sources and not answer.abstained:
@@ -124,7 +148,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(settings_from_args(args), args.index_dir, need_index=args.mode == "rag")
-    return chat_loop(pipeline, args.mode)
+    return chat_loop(pipeline, args.mode, as_json=args.json)
 
 
 def run_plot(args: argparse.Namespace) -> int:

@@ -27,6 +27,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     cmp.add_argument("--out", help="also write the comparison as JSON to this file")
     add_settings_flags(cmp, fields=("bootstrap_resamples", "seed"))
     cmp.set_defaults(run=run_compare)
+    chat = sub.add_parser("eval-chat", help="evaluate follow-up questions on generated 2-3 turn dialogues",
+                          description="Generate dialogues with follow-ups and topic changes from the training "
+                                      "catalogs (gold answers computed from them), answer them through the chat's "
+                                      "memory and report hits@1 per turn kind, written to --out.")
+    chat.add_argument("--dialogues", type=int, default=150, help="dialogues to generate (default: 150)")
+    chat.add_argument("--dialogues-file", help="score these dialogues (dialogues.jsonl of an earlier --out) instead")
+    chat.add_argument("--catalogs", nargs="+", help="catalogs to generate from (default: the training catalogs in "
+                                                    "../shared/data; imdb_top_1000.csv is held out)")
+    chat.add_argument("--answerer", choices=("pipeline", "plan"), default="pipeline",
+                      help="pipeline (default): the full answer flow; plan: the planner and exact execution only "
+                           "(no generator: measures the rewriting and the plans in seconds)")
+    chat.add_argument("--out", required=True, help="folder for report.json, report.md, per_turn.csv, dialogues.jsonl")
+    add_answer_settings(chat)
+    chat.set_defaults(run=run_eval_chat)
     base = sub.add_parser("bertscore-baseline", help="recompute the BERTScore rescaling baseline",
                           description="Recompute the BERTScore rescaling baseline from random sentence pairs of a "
                                       "catalog's passages and write it as CSV.")
@@ -64,6 +78,32 @@ def run_eval(args: argparse.Namespace) -> int:
     report = run_evaluation(pipeline, questions, modes, args.out, settings, meta=meta)
     print(markdown_summary(report))
     print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_question.csv, answers.jsonl, eval.png)")
+    return 0
+
+
+def run_eval_chat(args: argparse.Namespace) -> int:
+    from evaluation.chat_eval import PlanAnswerer, markdown, run_dialogues  # deferred: rag (faiss, torch)
+    from evaluation.dialogues import DialogueMaker, read_dialogues, read_movies
+
+    settings = settings_from_args(args)
+    if args.dialogues_file:
+        dialogues, source = read_dialogues(args.dialogues_file), args.dialogues_file
+    else:
+        dialogues = DialogueMaker(read_movies(args.catalogs, settings), settings.run.seed)(args.dialogues)
+        source = "generated"
+    print(f"dialogues: {len(dialogues)} ({source}), {sum(len(d.turns) for d in dialogues)} turns", file=sys.stderr)
+    if args.answerer == "plan":
+        answerer = PlanAnswerer.load(settings, args.index_dir or settings.index.index_dir)
+    else:
+        from rag.pipeline import load_pipeline  # deferred: heavy (torch)
+
+        answerer = load_pipeline(settings, args.index_dir)
+    meta = {"answerer": args.answerer, "generator": getattr(answerer, "generator_name", None),
+            "index": args.index_dir or settings.index.index_dir, "seed": settings.run.seed,
+            "dialogues_file": args.dialogues_file, "catalogs": args.catalogs or "training catalogs"}
+    report = run_dialogues(answerer, dialogues, args.out, meta)
+    print(markdown(report))
+    print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_turn.csv, dialogues.jsonl)")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`index build|add|info`: build, extend and inspect movie indexes (index.build, index.store)."""
+"""`index build|add|info|pack|unpack`: build, extend and inspect movie indexes (index.build, index.store), and
+pack one into the compact shippable form or unpack it again (index.pack)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import json
 from core.flags import add_settings_flags, settings_from_args
 from index.build import add_to_index, build_index
 from index.formats import FORMAT_NAMES
+from index.pack import pack_index, unpack_index
 from index.store import read_manifest
 
 BUILD_FIELDS = ("embedder", "embed_batch_size", "hnsw", "plot_chunk_words", "person_card_films", "tag_cards",
@@ -31,6 +33,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser("info", help="print an index's manifest as JSON")
     info.add_argument("index_dir", metavar="DIR")
     info.set_defaults(run=run_info)
+    pack = sub.add_parser("pack", help="write an index's compact pack (int8 vectors + the names of its catalogs)",
+                          description="Write the compact pack of an index built from local catalog files: int8 "
+                                      "vectors keyed by passage hash, and the catalogs' paths relative to --out.")
+    pack.add_argument("index_dir", metavar="DIR")
+    pack.add_argument("--out", required=True, metavar="PACK", help="pack folder to write (replaced atomically)")
+    pack.add_argument("--json", action="store_true", help="print the full report as JSON")
+    add_settings_flags(pack, fields=("embedder",))
+    pack.set_defaults(run=run_pack, interrupted=INTERRUPTED)
+    unpack = sub.add_parser("unpack", help="rebuild an index from a pack and its catalogs (no re-embedding)",
+                            description="Rebuild an index folder from a pack: catalogs read again, vectors from the "
+                                        "pack (only passages changed since packing are embedded).")
+    unpack.add_argument("pack_dir", metavar="PACK")
+    unpack.add_argument("--out", required=True, metavar="DIR", help="index folder to write (replaced atomically)")
+    unpack.add_argument("--json", action="store_true", help="print the full report as JSON")
+    add_settings_flags(unpack, fields=("embedder", "embed_batch_size", "progress"),
+                       aliases={"embed_batch_size": ("--batch-size", "--embed-batch-size")})
+    unpack.set_defaults(run=run_unpack, interrupted=INTERRUPTED)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -51,8 +70,8 @@ def _line(report: dict) -> str:
             f"{report['seconds']:.1f} s ({report['passages_per_s']:.1f} passages/s){skip}")
 
 
-def _print(report: dict, as_json: bool) -> int:
-    print(json.dumps(report, indent=2, ensure_ascii=False) if as_json else _line(report))
+def _print(report: dict, as_json: bool, line: str | None = None) -> int:
+    print(json.dumps(report, indent=2, ensure_ascii=False) if as_json else line or _line(report))
     return 0
 
 
@@ -67,3 +86,17 @@ def run_add(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     print(json.dumps(read_manifest(args.index_dir), indent=2, ensure_ascii=False))
     return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    report = pack_index(args.index_dir, args.out, settings_from_args(args))
+    return _print(report, args.json, f"packed {args.index_dir} into {report['pack']}: {report['passages']} passages "
+                                     f"of dim {report['dim']} as int8, {report['bytes'] / 1e6:.1f} MB; cosine to "
+                                     f"float32 min {report['cosine_min']:.5f}, mean {report['cosine_mean']:.5f}")
+
+
+def run_unpack(args: argparse.Namespace) -> int:
+    report = unpack_index(args.pack_dir, args.out, settings_from_args(args))
+    return _print(report, args.json, f"unpacked {args.pack_dir} into {report['index']}: {report['movies']} movies, "
+                                     f"{report['passages']} passages ({report['reused']} vectors from the pack, "
+                                     f"{report['embedded']} embedded) in {report['seconds']:.1f} s")

@@ -50,7 +50,7 @@ def rag_main(argv: list[str] | None = None) -> int:
 
 
 def index_main(argv: list[str] | None = None) -> int:
-    """`python -m index build|add|info`."""
+    """`python -m index build|add|info|pack|unpack`."""
     parser, sub = _parser("python -m index", "Build, extend and inspect movie indexes.")
     index_cmd.add_commands(sub)
     return dispatch(parser, argv)

@@ -25,7 +25,7 @@ DESCRIPTION = """Prepare training data, fine-tune a causal LM on it, measure per
 """
 RUN_FIELDS = ("progress", "num_threads")
 PREPARE_ALIASES = {"qa_files": "--qa", "hf_datasets": "--hf-dataset", "catalogs": "--catalog",
-                   "lm_catalogs": "--lm-catalog"}
+                   "lm_catalogs": "--lm-catalog", "plan_questions": "--plan-questions"}
 FINETUNE_ALIASES = {"learning_rate": "--lr", "per_device_batch": "--batch"}
 
 

@@ -6,6 +6,7 @@ section name, while code reads `settings.retrieval.k` and so says which stage ow
 """
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -17,6 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def default_cache_dir() -> str:
     return os.environ.get("MOVIE_RAG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "movie-rag")
+
+
+def default_index_dir() -> str:
+    """The default index folder: the demo catalog, unpacked into the cache on first use (index.default)."""
+    return os.path.join(default_cache_dir(), "indexes", "catalog")
 
 
 @dataclass
@@ -35,8 +41,11 @@ class ModelConfig:
 class IndexConfig:
     """Catalog → passages → vectors (index/)."""
 
-    sample_catalog: str = str(REPO_ROOT / "data" / "sample_movies.csv")  # embedded default catalog
-    index_dir: str = str(REPO_ROOT / "indexes" / "sample")  # default index; built from sample_catalog on first use
+    sample_catalog: str = str(REPO_ROOT / "data" / "sample_movies.csv")  # embedded 155-film catalog
+    pack: str = str(REPO_ROOT / "data" / "index_pack")  # shipped prebuilt index of the demo catalog (int8); "" = none
+    index_dir: str = field(default_factory=default_index_dir)  # unpacked from `pack` on first use, else the sample
+    sample_index_dir: str = str(REPO_ROOT / "indexes" / "sample")  # the sample's own index (demo startup=background)
+    unpack_in_child: bool = True  # unpack in a child process, so a server keeps none of the unpack's memory (~300 MB)
     plot_chunk_words: int = 120  # words per plot chunk passage (each chunk is prefixed with its title)
     embed_batch_size: int = 64  # passages per encode() call
     hnsw: bool = False  # HNSW instead of flat inner product (for > ~100k passages)
@@ -93,6 +102,8 @@ class AnswerConfig:
     answer_when_linked: bool = True  # a linked question is covered: an abstention is retried with it suppressed
     snap_cutoff: float = 80.0  # answer items not in the passages snap to a passage phrase this close (0-100; 0 = off)
     plan_threshold: float | None = None  # planner confidence below this → hybrid RAG; None → the one tuned on dev
+    off_topic_threshold: float = 0.8  # a question planned off-topic at least this surely is declined (with a planner)
+    unknown_title_threshold: float = 0.25  # an unsure plan naming a film nothing links to: "… is not in the catalog"
 
 
 @dataclass
@@ -113,6 +124,13 @@ class RunConfig:
     num_threads: int = 0  # torch intra-op threads; 0 → all cores
 
 
+class Startup(enum.StrEnum):
+    """How the demo gets its catalog index when the cache holds none (DemoConfig.startup; rag.background)."""
+
+    UNPACK = "unpack"  # unpack the shipped pack first, then serve the full catalog
+    BACKGROUND = "background"  # serve the sample now, build the full catalog on a background thread, then swap
+
+
 @dataclass
 class DemoConfig:
     """The Gradio demo (app.py)."""
@@ -123,6 +141,7 @@ class DemoConfig:
     max_upload_mb: int = 50  # per-file upload limit in the Index tab
     queue_concurrency: int = 2  # events the demo runs at once (2 cores)
     queue_max_size: int = 64  # waiting events beyond this are refused with "queue full"
+    startup: str = Startup.UNPACK.value  # no catalog index cached yet: unpack the pack first, or build in background
 
 
 @dataclass

@@ -22,7 +22,7 @@ from evaluation.bertscore import BertScore, resolve_bertscore
 
 MODES = ("rag", "plain")
 SUMMARY_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "bertscore_p", "bertscore_r",
-                "recall@1", "recall@k", "mrr", "in_prompt", "abstain_rate", "latency_p50_s", "n"]
+                "recall@1", "recall@k", "mrr", "in_prompt", "abstain_rate", "generated_share", "latency_p50_s", "n"]
 DELTA_KEYS = ["hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled"]
 PLOT_KEYS = ["hits@1", "any_hit", "f1", "bertscore_f1_rescaled", "recall@k"]
 
@@ -73,7 +73,7 @@ def score_answer(question: Question, answer, mode: str) -> dict:
 
     Returns:
         {"answer", "hits@1", "any_hit", "em", "f1", "rank" (of the first relevant source, or None),
-        "in_prompt", "abstained", "latency_s", "sources"}.
+        "in_prompt", "abstained", "written_by" (generator, template or abstention), "latency_s", "sources"}.
     """
     text, items = answer.text or "", _items(answer)
     sources = list(answer.sources or [])
@@ -84,6 +84,7 @@ def score_answer(question: Question, answer, mode: str) -> dict:
             "f1": M.token_f1(text, question.answers), "rank": rank,
             "in_prompt": float(in_prompt) if mode == "rag" else None,
             "abstained": bool(getattr(answer, "abstained", False)),
+            "written_by": getattr(answer, "written_by", "generator"),
             "latency_s": float((getattr(answer, "timings", None) or {}).get("total_s", float("nan"))),
             "sources": [f"{getattr(s, 'title', '')} ({getattr(s, 'year', '') or '?'}) [{getattr(s, 'kind', '')}]"
                         for s in sources]}
@@ -104,6 +105,7 @@ def summarize(rows: list[dict], mode: str, k: int) -> dict:
             "recall@k": M.recall_at_k(ranks, k) if retrieval else None, "mrr": M.mrr(ranks) if retrieval else None,
             "in_prompt": M.mean_or_none([r["in_prompt"] for r in rows]),
             "abstain_rate": M.mean_or_none([float(r["abstained"]) for r in rows]),
+            "generated_share": M.mean_or_none([float(r.get("written_by", "generator") == "generator") for r in rows]),
             "latency_p50_s": M.percentile([r["latency_s"] for r in rows if not math.isnan(r["latency_s"])], 50),
             "n": len(rows)}
     return {key: out[key] for key in SUMMARY_KEYS}
@@ -279,7 +281,7 @@ def write_report(report: dict, questions: list[Question], scores: dict[str, list
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (out_dir / "report.md").write_text(_markdown(report))
     per_mode = ["answer", "hits@1", "any_hit", "em", "f1", "bertscore_f1", "bertscore_f1_rescaled", "rank",
-                "in_prompt", "abstained", "latency_s"]
+                "in_prompt", "abstained", "written_by", "latency_s"]
     with open(out_dir / "per_question.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["id", "type", "question", "entity", "gold"] + [f"{m}_{c}" for m in modes for c in per_mode])

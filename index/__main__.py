@@ -1,4 +1,4 @@
-"""`python -m index build|add|info`: the shell lives in cli (also `movie-rag index ...`)."""
+"""`python -m index build|add|info|pack|unpack`: the shell lives in cli (also `movie-rag index ...`)."""
 import sys
 
 from cli.main import index_main as main

@@ -7,7 +7,6 @@ Catalogs are fully read and checked before anything is written: bad input leaves
 """
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 from collections.abc import Callable
@@ -23,14 +22,12 @@ from core.config import Settings
 from core.errors import CatalogError, IndexLoadError
 from core.fileio import replace_dir, staging_dir, writer_lock
 from core.records import Movie, Passage
-from index.detect import read_bytes
 from index.formats import merge_movies
 from index.passages import build_passages
 from index.sources import CatalogRead, combine, read_catalogs
 from index.store import (
     SCHEMA_VERSION,
     MovieIndex,
-    check_embedder,
     load_index,
     load_movies,
     read_manifest,
@@ -110,7 +107,7 @@ def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, source
     }
 
 
-def _source_entries(reads: list[CatalogRead]) -> list[dict]:
+def source_entries(reads: list[CatalogRead]) -> list[dict]:
     return [{"path": str(Path(r.path).absolute()) if not r.path.startswith("hf:") else r.path, **{
         k: v for k, v in r.summary().items() if k != "path"}} for r in reads]
 
@@ -152,8 +149,9 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
         embed_start = time.perf_counter()
         vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
         embed_s = time.perf_counter() - embed_start
-        manifest = make_manifest(movies, passages, vectors.shape[1], _source_entries(reads), settings,
+        manifest = make_manifest(movies, passages, vectors.shape[1], source_entries(reads), settings,
                                  settings.index.hnsw)
+        manifest["build_seconds"] = round(time.perf_counter() - start, 1)  # read, embed and assemble (not the write)
         write_index(MovieIndex(passages, vectors, manifest), movies, out_dir)
     seconds = time.perf_counter() - start
     return {"index": str(out_dir), "movies": len(movies), "passages": len(passages), "embedded": len(passages),
@@ -233,42 +231,13 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
         elif on_progress:
             on_progress(0, 0)
         entries = {s["path"]: s for s in old.manifest.get("sources", [])}
-        entries.update({s["path"]: s for s in _source_entries(reads)})
+        entries.update({s["path"]: s for s in source_entries(reads)})
         manifest = make_manifest(movies, passages, vectors.shape[1], list(entries.values()), settings,
                                  bool(settings.index.hnsw or old.manifest.get("hnsw")))
         manifest["created_at"] = old.manifest.get("created_at", old.manifest.get("built_at"))
+        manifest["build_seconds"] = round(time.perf_counter() - start, 1)
         write_index(MovieIndex(passages, vectors, manifest), movies, target)
     seconds = time.perf_counter() - start
     return {"index": str(index_dir), **counts, "embedded": int(len(todo)), "movies": len(movies),
             "movies_before": len(old_movies), "passages": len(passages), "passages_before": len(old.passages),
             "seconds": round(seconds, 2), "skipped": _skipped(reads), "sources": [r.path for r in reads]}
-
-
-def ensure_index(settings: Settings, on_progress: Progress | None = None, embedder=None) -> str:
-    """The index folder to serve: settings.index.index_dir, (re)built from settings.index.sample_catalog first
-    when it holds no valid index (missing, corrupt, another embedder) or is a sample index whose catalog file
-    has changed since.
-
-    Args:
-        settings: `settings.index.index_dir` and `settings.index.sample_catalog`, plus what `build_index` uses.
-        on_progress, embedder: passed to `build_index` when a build is needed.
-
-    Returns:
-        settings.index.index_dir.
-
-    Raises:
-        CatalogError: the sample catalog cannot be read when a build is needed.
-    """
-    target = settings.index.index_dir
-    try:
-        manifest = read_manifest(target)
-        check_embedder(manifest, target, settings)
-        sample = str(Path(settings.index.sample_catalog).absolute())
-        sources = manifest.get("sources", [])
-        if len(sources) == 1 and sources[0].get("path") == sample and Path(sample).is_file():
-            if sources[0].get("sha256") != hashlib.sha256(read_bytes(sample)).hexdigest():
-                raise IndexLoadError("sample catalog changed")
-        return target
-    except IndexLoadError:
-        build_index([settings.index.sample_catalog], target, settings, on_progress=on_progress, embedder=embedder)
-        return target

@@ -18,7 +18,7 @@ import pandas as pd
 from core import models  # module attribute: tests replace models.hub_reachable
 from core.config import Settings
 from core.errors import CatalogError
-from core.records import Movie, key_text
+from core.records import Movie, key_text, movie_id
 from index.detect import decode, detect_text_format, read_bytes
 from index.formats import (
     FORMAT_NAMES,
@@ -288,10 +288,61 @@ def read_catalogs(paths: list[str], settings: Settings, format: str | None = Non
     return reads
 
 
+SAME_FILM = "same film as an earlier source's record (merged)"  # CatalogRead.notes keys set by combine()
+NEAR_FILM = "same film as an earlier source's record, year one apart or missing (merged)"
+
+
 def combine(reads: list[CatalogRead]) -> list[Movie]:
-    """All movies of several reads, records of the same film (same id) merged."""
+    """All movies of several reads, one record per film, listing every source it came from.
+
+    Records with the same id (title + year) merge. Then a record joins the record of another source with the same
+    title whose year is one apart (festival vs release dates) or missing (a KB film without a year), when each is
+    the other's only such match; remakes, decades apart, stay apart. The later read's notes count both merges.
+    """
     movies: dict[str, Movie] = {}
     for read in reads:
         for m in read.movies:
-            movies[m.id] = merge_movies(movies[m.id], m) if m.id in movies else m
-    return list(movies.values())
+            if m.id in movies:
+                if not _sources(m) & _sources(movies[m.id]):  # not a repeat inside one source
+                    read.notes[SAME_FILM] = read.notes.get(SAME_FILM, 0) + 1
+                movies[m.id] = merge_movies(movies[m.id], m)
+            else:
+                movies[m.id] = m
+    return _join_near_duplicates(list(movies.values()), reads)
+
+
+def _sources(movie: Movie) -> set[str]:
+    return {s for s in movie.source.split(", ") if s}
+
+
+def _near(a: Movie, b: Movie) -> bool:
+    """Same title (checked by the caller), no source in common, and years one apart or one of them unknown."""
+    if _sources(a) & _sources(b):
+        return False
+    if a.year is None or b.year is None:
+        return (a.year is None) != (b.year is None)
+    return abs(a.year - b.year) == 1
+
+
+def _join_near_duplicates(movies: list[Movie], reads: list[CatalogRead]) -> list[Movie]:
+    """Merge each mutually unique near pair (see combine); the earlier record keeps its title, year and place."""
+    by_title: dict[str, list[int]] = {}
+    for i, m in enumerate(movies):
+        by_title.setdefault(key_text(m.title), []).append(i)
+    matches = {i: [j for j in group if j != i and _near(movies[i], movies[j])]
+               for group in by_title.values() if len(group) > 1 for i in group}
+    read_of = {name: r for r in reads for name in (r.path, Path(r.path).name)}
+    out: dict[int, Movie] = dict(enumerate(movies))
+    for i, found in matches.items():
+        j = found[0] if len(found) == 1 else None
+        if j is None or j < i or matches.get(j) != [i]:
+            continue
+        first, second = movies[i], movies[j]
+        merged = merge_movies(first, second)
+        merged.id = movie_id(merged.title, merged.year)  # a yearless record takes the other's year
+        out[i] = merged
+        del out[j]
+        read = read_of.get(second.source.split(", ")[0])
+        if read is not None:
+            read.notes[NEAR_FILM] = read.notes.get(NEAR_FILM, 0) + 1
+    return list(out.values())

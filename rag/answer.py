@@ -35,6 +35,7 @@ class Answer:
     generator: str = ""
     plan: dict | None = None  # the question's plan (rag.plan) and how it ran, when a planner is loaded
     written_by: str = "generator"  # or "template" (a computed count, what the catalog lacks), or "abstention"
+    resolved_question: str | None = None  # in a chat: the follow-up rewritten from earlier turns (rag.conversation)
 
     def to_dict(self) -> dict:
         out = asdict(self)

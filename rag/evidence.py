@@ -5,16 +5,23 @@ typed plan; a confident plan with an exact operation runs on the catalog store (
 become the prompt's passages (stage "plan", each citing its card). Any other question — low confidence, plot
 identification, describe, recommend, or no planner shipped — takes the hybrid retrieval path (rag.retrieve), so
 nothing regresses where the planner is unsure. Plain mode never comes here: it stays the baseline.
+
+Questions the catalog cannot answer get no passages, only what is missing (`Evidence._declined`): a surely
+off-topic question, a field the catalog lacks (rag.fields), a film it lacks. `PlannedRetrieval.states` checks that
+the generated wording states the computed result; the pipeline falls back to the result line when it does not.
 """
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from core.config import Settings
-from core.records import Passage, PassageKind, Stage
+from core.records import Passage, PassageKind, Stage, normalize
 from rag.execute import Execution, Executor
-from rag.plan import Op, Plan
+from rag.fields import asked_unheld_field
+from rag.plan import PATH_OPS, EntityKind, Op, Plan
+from rag.prompt import format_answer, split_answer
 from rag.retrieve import Hit, Retrieval, Retriever
 
 
@@ -24,19 +31,72 @@ class PlannedRetrieval(Retrieval):
 
     plan: Plan | None = None
     execution: Execution | None = None
+    plan_s: float = 0.0  # planning time per question (part of the retrieve time)
 
     @property
     def template(self) -> str | None:
-        """The answer filled in rather than generated: what the catalog lacks, or the result line of a count,
-        superlative, comparison or yes/no check (the shipped adapter was not trained to word those yet)."""
-        if self.execution is None:
+        """The answer filled in rather than generated: what the catalog lacks, said plainly."""
+        return self.execution.missing if self.execution is not None else None
+
+    @property
+    def computed(self) -> bool:
+        """A count, superlative, comparison or yes/no check ran: the answer items are its computed result."""
+        return bool(self.execution is not None and not self.execution.missing and self.execution.facts and (
+            self.execution.count is not None or self.plan.op in (Op.ARGMAX, Op.ARGMIN, Op.TOP, Op.CHECK)))
+
+    @property
+    def fallback(self) -> str | None:
+        """What the answer falls back to when the generated text does not state the computed result (`states`):
+        the result line of a count, superlative, comparison or yes/no check, or a lookup's answers."""
+        if self.execution is None or self.execution.missing or not self.execution.facts:
             return None
-        if self.execution.missing:
-            return self.execution.missing
-        computed = self.execution.count is not None or self.plan.op in (Op.ARGMAX, Op.ARGMIN, Op.TOP, Op.CHECK)
-        if computed and self.execution.facts:  # the result line states what was computed
-            return self.execution.facts[0].text
+        return self.execution.facts[0].text if self.computed else format_answer(self.execution.answers)
+
+    def states(self, text: str) -> bool:
+        """Whether a generated answer states the computed result: the count, the verdict, every winning film (its
+        title; the year may be left out), or for a lookup only its answers (a unit after a value is fine)."""
+        said = f" {normalize(text)} "
+        if self.execution.count is not None:
+            return f" {self.execution.count} " in said
+        if self.plan.op == Op.CHECK:
+            return said.startswith(f" {self.execution.answers[0]} ")
+        if self.plan.op == Op.LOOKUP:
+            items = split_answer(text)
+            return bool(items) and all(self._matching(item) is not None for item in items)
+        if not all(f" {normalize(_title(a))} " in said for a in self.execution.answers):
+            return False
+        if len(self.plan.topics) >= 2:  # a comparison: the winner is named before the films it beat
+            first = said.find(f" {normalize(_title(self.execution.answers[0]))} ")
+            others = (said.find(f" {normalize(t.name)} ") for t in self.plan.topics)
+            return all(pos < 0 or pos >= first for pos in others)
+        return True
+
+    def stated_answers(self, text: str) -> list[str]:
+        """The computed answers a generated text states, in its order: a lookup's items mapped to the catalog's own
+        values ("6.1/10" → "6.1"), else the whole computed result."""
+        if self.plan.op != Op.LOOKUP:
+            return list(self.execution.answers)
+        found = (self._matching(item) for item in split_answer(text))
+        return list(dict.fromkeys(a for a in found if a is not None))
+
+    def _matching(self, item: str) -> str | None:
+        """The computed answer an answer item names (the same words, or followed by a unit or year), if any."""
+        said = normalize(_title(item))
+        for answer in self.execution.answers:
+            value = normalize(_title(answer))
+            if said == value or said.startswith(f"{value} "):
+                return answer
         return None
+
+
+def _title(label: str) -> str:
+    """ "Alien (1979)" → "Alien"."""
+    title, _, year = label.rpartition(" (")
+    return title if title and year.rstrip(")").isdigit() else label
+
+
+_FIELD_WORDS = {"director": "directors", "writer": "writers", "actor": "cast", "genre": "genres", "year": "years",
+                "rating": "ratings", "runtime": "runtimes", "tag": "tags", "plot": "plots"}  # catalog fields, said
 
 
 def fact_hits(execution: Execution) -> list[Hit]:
@@ -64,22 +124,29 @@ class Evidence:
     def __init__(self, retriever: Retriever, settings: Settings, planner=None, catalog=None) -> None:
         self.retriever, self.settings, self.planner = retriever, settings, planner
         self.executor = Executor(catalog) if planner is not None and catalog is not None else None
+        self._fields = catalog.fields() if self.executor is not None else {}  # field → films holding it
 
     def __call__(self, questions: list[str], k: int | None = None, years: tuple | None = None,
                  genres: list[str] | None = None) -> list[Retrieval]:
+        start = time.perf_counter()
         plans = self.plans(questions)
+        plan_s = (time.perf_counter() - start) / max(1, len(questions))
         out: list[Retrieval | None] = [None] * len(questions)
         searched = []
-        for i, plan in enumerate(plans):
-            if self._runs_exactly(plan) and not (years or genres):  # the demo's filters: retrieval applies them
+        for i, (question, plan) in enumerate(zip(questions, plans)):
+            declined = self._declined(question, plan)
+            if declined is not None:
+                out[i] = PlannedRetrieval([], math.nan, False, plan=plan, execution=declined, plan_s=plan_s)
+            elif self._runs_exactly(plan) and not (years or genres):  # the demo's filters: retrieval applies them
                 execution = self.executor(plan)
-                out[i] = PlannedRetrieval(fact_hits(execution), math.nan, True, plan=plan, execution=execution)
+                out[i] = PlannedRetrieval(fact_hits(execution), math.nan, True, plan=plan, execution=execution,
+                                          plan_s=plan_s)
             else:
                 searched.append(i)
         found = self.retriever.search_batch([questions[i] for i in searched], k=k, years=years, genres=genres)
         for i, retrieval in zip(searched, found):
             out[i] = PlannedRetrieval(retrieval.hits, retrieval.best_dense, retrieval.linked, retrieval.dense,
-                                      plan=plans[i])
+                                      plan=plans[i], plan_s=plan_s)
         return out
 
     def plans(self, questions: list[str]) -> list[Plan | None]:
@@ -87,6 +154,43 @@ class Evidence:
         if self.executor is None:
             return [None] * len(questions)
         return self.planner.plan_batch(questions, self.retriever)
+
+    def _declined(self, question: str, plan: Plan | None) -> Execution | None:
+        """An execution that only says what the catalog lacks: the question is surely off-topic, asks for a field
+        the catalog does not hold (a composer, a budget …), or is about a film it does not hold. Else None."""
+        if plan is None:
+            return None
+        field = asked_unheld_field(question, [t.name for t in plan.topics], {normalize(f) for f in self._fields})
+        if field is not None:  # whatever the plan: a composer question may be planned as off-topic or a lookup
+            return Execution(missing=f"The catalog has no {field}.", steps=[f"asks for {field}: not in the catalog"])
+        if plan.op == Op.OFF_TOPIC:
+            if plan.confidence < self.settings.answer.off_topic_threshold:
+                return None
+            return Execution(missing=self._coverage_line(), steps=["off-topic: declined"])
+        unknown = self._unknown_film(question, plan)
+        if unknown is None:
+            return None
+        return Execution(missing=f"{unknown} is not in the catalog.", steps=[f"{unknown}: no such film; nothing links"])
+
+    def _unknown_film(self, question: str, plan: Plan) -> str | None:
+        """A film an unsure exact plan names that the catalog does not hold, when no title in the question links
+        either (a sure plan's executor says so itself; the hybrid path would answer about a look-alike)."""
+        if plan.op not in PATH_OPS or plan.confidence < self.settings.answer.unknown_title_threshold \
+                or self.planner.accepts(plan):
+            return None
+        films = [t for t in plan.topics if t.kind == EntityKind.FILM]
+        absent = [t for t in films if not self.executor.catalog.films_named(t.name, t.year)]
+        if not absent or any(link.stage == Stage.TITLE_LINK for link in self.retriever.link(question)):
+            return None
+        return f"{absent[0].name} ({absent[0].year})" if absent[0].year else absent[0].name
+
+    def _coverage_line(self) -> str:
+        """What the catalog covers, for questions that are not about it."""
+        catalog = self.executor.catalog
+        held = [_FIELD_WORDS[name] for name in self._fields if name in _FIELD_WORDS]
+        listed = ", ".join(held[:-1]) + (f" and {held[-1]}" if len(held) > 1 else "".join(held))
+        return (f"I can only answer questions about the {len(catalog):,} films in this catalog"
+                + (f": their {listed}." if held else "."))
 
     def _runs_exactly(self, plan: Plan | None) -> bool:
         return plan is not None and plan.exact and self.planner.accepts(plan)

@@ -90,7 +90,8 @@ class Executor:
             run.answers = [self.catalog.film(f).title if ends_in_films else f for f in nodes[:MAX_LISTED]]
             if plan.op == Op.COUNT:
                 run.count, run.answers = len(nodes), [str(len(nodes))]
-                run.facts.insert(0, Fact(self._count_line(plan, len(nodes)), run.facts[0].key if run.facts else ""))
+                line = self._count_line(plan, len(nodes), [f.title for f in run.facts if f.title])
+                run.facts.insert(0, _result(line, run.facts))
         run.facts = run.facts[:MAX_FACTS]
         return run
 
@@ -136,6 +137,8 @@ class Executor:
                 if not any(edges.values()) and nodes:
                     run.missing = self._missing_field(hop.rel, nodes)
                     return [], films
+                if i > 0:  # a path back to the topic's own kind: the topic is not its own answer ("co-stars of X")
+                    edges = {f: [v for v in vs if v not in start] for f, vs in edges.items()}
                 nodes = _ordered(v for vs in edges.values() for v in vs)
                 run.facts[:0] = [_fact(self.catalog, f, hop.rel, vs) for f, vs in edges.items() if vs]
             run.steps.append(f"hop {i + 1} {hop}: {len(nodes)} {'films' if hop.back else 'values'}")
@@ -214,16 +217,24 @@ class Executor:
         shown = ", ".join(nodes[:5]) or "nothing"
         verdict = "Yes" if found else "No"
         evidence = run.facts[-1].text if run.facts else f"The catalog lists {shown}."
-        run.facts.insert(0, Fact(f"{verdict}. {evidence}", run.facts[0].key if run.facts else ""))
+        run.facts.insert(0, _result(f"{verdict}. {evidence}", run.facts))
         run.steps.append(f"check {expected!r} among {len(nodes)} values → {run.answers[0]}")
 
-    def _count_line(self, plan: Plan, n: int) -> str:
-        topic = ", ".join(t.name for t in plan.topics)
+    def _count_line(self, plan: Plan, n: int, people: list[str]) -> str:
+        """The count, said; `people` are the names of the person lines the films came from (on a 2-hop path
+        "the director of X", the director rather than X)."""
         hop = plan.path[-1] if plan.path else None
         if hop is not None and hop.back and hop.rel in PEOPLE:
+            topic = ", ".join(people if people else [t.name for t in plan.topics])
             what = {Rel.DIRECTOR: "directed by", Rel.WRITER: "written by", Rel.ACTOR: "starring"}[hop.rel]
             return f"The catalog has {n} film{'s' if n != 1 else ''} {what} {topic}."
         return f"The catalog has {n} answer{'s' if n != 1 else ''}."
+
+
+def _result(line: str, facts: list[Fact]) -> Fact:
+    """A result line, citing (and titled like) the first fact line it was computed from."""
+    first = facts[0] if facts else Fact("", "")
+    return Fact(line, first.key, first.title, first.year)
 
 
 def _number(value: float) -> str:

@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 from core.config import Settings
 from core.errors import InputError
 from core.models import load_embedder, load_generator
-from index.build import ensure_index
 from index.catalog import Catalog
+from index.default import ensure_index
 from index.store import load_index
 from rag.answer import Answer, Source, find_span, trained_prompt_settings
 from rag.evidence import Evidence, PlannedRetrieval
@@ -163,13 +163,24 @@ class Pipeline:
     def _answer(self, question: str, mode: str, text: str, sources: list[Source], retrieval: Retrieval | None,
                 generated: bool, timings: dict[str, float]) -> Answer:
         template = None if generated else _template(retrieval)
+        if generated and isinstance(retrieval, PlannedRetrieval) and retrieval.fallback \
+                and not retrieval.states(text):  # computed, never guessed: a wrong wording gives way to the result
+            text = template = retrieval.fallback
+            generated = False
         plan = _plan_dict(retrieval)
         missing = bool(plan and plan.get("missing"))
         abstained = (not generated and template is None) or is_abstention(text) or missing
         written_by = "generator" if generated and not abstained else "template" if template else "abstention"
         text = text.rstrip(" ,;")  # a list cut by max_new_tokens
-        items = [] if abstained else (list(plan["answers"]) if template else split_answer(text))
-        if mode == "rag" and items and template is None and self.settings.answer.snap_cutoff > 0:  # copy slips
+        exact = isinstance(retrieval, PlannedRetrieval) and retrieval.fallback is not None
+        if abstained:
+            items = []
+        elif template:
+            items = list(plan["answers"])
+        else:  # exact answers name the catalog's own values; others are the generated items
+            items = retrieval.stated_answers(text) if exact else split_answer(text)
+        if mode == "rag" and items and template is None and not exact and self.settings.answer.snap_cutoff > 0:
+            # copy slips: an item not in the passages snaps to the closest passage phrase
             used = [s.text for s in sources if s.used]
             text, items = snap_to_context(text, items, used, self.settings.answer.snap_cutoff)
         for source in sources:
@@ -194,6 +205,8 @@ class Pipeline:
             timings = dict(retrieve_s=(t1 - t0) / n, prompt_s=(t2 - t1) / n,
                            generate_s=(t3 - t2) / generated if prompt is not None else 0.0)
             timings["total_s"] = sum(timings.values())
+            if isinstance(retrieval, PlannedRetrieval) and retrieval.plan is not None:
+                timings["plan_s"] = retrieval.plan_s  # part of retrieve_s
             answers.append(self._answer(question, mode, text, sources, retrieval, prompt is not None, timings))
         return answers
 
@@ -288,6 +301,8 @@ class Pipeline:
         end = time.perf_counter()
         timings = dict(retrieve_s=t_retrieve - start, prompt_s=t_prompt - t_retrieve, generate_s=end - t_prompt,
                        total_s=end - start, first_token_s=clock.get("first", end) - start)
+        if isinstance(retrieval, PlannedRetrieval) and retrieval.plan is not None:
+            timings["plan_s"] = retrieval.plan_s  # part of retrieve_s
         answer = self._answer(question, mode, text, sources, retrieval, prompt is not None, timings)
         yield answer.text, answer
 
@@ -319,7 +334,7 @@ class Pipeline:
 
 
 def _template(retrieval: Retrieval | None) -> str | None:
-    """The answer filled in rather than generated (a computed count, or what the catalog lacks), if any."""
+    """The answer filled in rather than generated (what the catalog lacks), if any."""
     return retrieval.template if isinstance(retrieval, PlannedRetrieval) else None
 
 

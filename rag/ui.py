@@ -17,10 +17,12 @@ from core.fileio import replace_dir, staging_dir
 from index.catalog import Catalog
 from index.detect import detect_format
 from index.sources import read_catalog
+from rag.conversation import Conversation, TurnCache, exchanges, is_reset
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 8  # parsed movies shown per upload preview
 PREVIEW_COLUMNS = ["file", "format", "title", "year", "directors", "genres", "plot"]
+RESET_REPLY = "Memory cleared: the next question starts a new conversation."
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -64,11 +66,20 @@ def render_plan(plan: dict | None) -> str:
             + "</div>")
 
 
-def render_sources(sources: list, plan: dict | None = None) -> str:
-    """The plan (if any), then the sources as HTML blocks (raw HTML, so passage text is never read as markdown)."""
+def render_resolved(resolved: str | None) -> str:
+    """The follow-up as the chat understood it (rewritten from earlier turns), as an HTML line; "" when not."""
+    if not resolved:
+        return ""
+    return f'<div class="source resolved">Understood as: <b>{html.escape(resolved)}</b></div>'
+
+
+def render_sources(sources: list, plan: dict | None = None, resolved: str | None = None) -> str:
+    """The resolved follow-up and the plan (if any), then the sources as HTML blocks (raw HTML, so passage text is
+    never read as markdown)."""
+    understood = render_resolved(resolved)
     if not sources:
-        return render_plan(plan) or "No passages were used (plain mode or nothing retrieved)."
-    blocks = [render_plan(plan)] if plan else []
+        return understood + (render_plan(plan) or "No passages were used (plain mode or nothing retrieved).")
+    blocks = ([understood] if understood else []) + ([render_plan(plan)] if plan else [])
     for i, s in enumerate(sources, 1):
         year = f" ({s.year})" if s.year else ""
         head = (f"<b>{i}. {html.escape(s.title)}{year}</b> &middot; {html.escape(s.kind)} &middot; "
@@ -89,6 +100,42 @@ def gen_overrides(temperature: float | None, top_p: float | None, max_new_tokens
     out = {"temperature": temperature, "top_p": top_p,
            "max_new_tokens": int(max_new_tokens) if max_new_tokens else None}
     return {k: v for k, v in out.items() if v is not None}
+
+
+def films_line(manifest: dict) -> str:
+    """"22,477 (26,400 catalog records; the same film from several sources is one record)"."""
+    films = manifest.get("movies")
+    if not isinstance(films, int):
+        return "?"
+    records = sum(s.get("movies") or 0 for s in manifest.get("sources") or [] if isinstance(s, dict))
+    merged = f" ({records:,} catalog records; the same film from several sources is one record)" \
+        if records > films else ""
+    return f"{films:,}{merged}"
+
+
+def sources_line(manifest: dict) -> str:
+    """Each source file with its films ("tmdb_9000plus.csv.gz (9,819 films)"; a plot file: the films it adds to)."""
+    parts = []
+    for s in manifest.get("sources") or []:
+        if not isinstance(s, dict):
+            parts.append(os.path.basename(str(s)))
+            continue
+        name = os.path.basename(str(s.get("path") or s.get("name") or "?"))
+        attached = (s.get("notes") or {}).get("plots attached to KB movies")
+        count = f"plots of {attached:,} films" if attached and not s.get("movies") else f"{s.get('movies', 0):,} films"
+        parts.append(f"{name} ({count})")
+    return ", ".join(parts) or "?"
+
+
+def built_line(manifest: dict) -> str:
+    """When the live index was made and how long it took (unpacked from the shipped pack, or built)."""
+    when = str(manifest.get("built_at", "?")).replace("T", " ").replace("+00:00", " UTC")
+    took = f" in {manifest['build_seconds']:,.0f} s" if manifest.get("build_seconds") is not None else ""
+    unpacked = manifest.get("unpacked_from")
+    if unpacked:
+        return (f"{when}{took}, unpacked from the shipped pack (int8 vectors, {unpacked.get('embedded', 0)} passages "
+                f"embedded anew); packed index built {unpacked.get('packed_index_built_at', '?')}")
+    return f"{when}{took}"
 
 
 def one_line(exc: BaseException, paths: list[str] = ()) -> str:
@@ -112,19 +159,27 @@ class Demo:
         # uploads never touch the index they started from (e.g. the sample index): they build here
         self.uploads_dir = uploads_dir or settings.index.index_dir.rstrip("/\\") + "-uploads"
         self._index_lock = threading.Lock()
+        self.turns = TurnCache()  # the answered turns, so a chat history replays exactly (rag.conversation)
 
     # ---- Ask tab
     def ask(self, question: str, k: float | None = None, temperature: float | None = None,
             top_p: float | None = None, max_new_tokens: float | None = None, year_from: float | None = None,
-            year_to: float | None = None, genres: list[str] | None = None) -> Iterator[str | list[dict]]:
-        """Streams the answer text; the last item is [answer message, collapsed sources message]."""
+            year_to: float | None = None, genres: list[str] | None = None,
+            history: list | None = None) -> Iterator[str | list[dict]]:
+        """Streams the answer text; the last item is [answer message, collapsed sources message]. `history` is the
+        chat so far (Gradio's message dicts): follow-ups resolve against it, from its last '/reset' on."""
+        if is_reset(question):
+            yield RESET_REPLY
+            return
         problem = check_text(question, self.settings.demo.max_question_chars)
         if problem:
             yield problem
             return
         answer = None
         try:
-            for text, answer in self.pipeline.ask_stream(
+            conversation = Conversation(self.pipeline, cache=self.turns)
+            conversation.replay(exchanges(history))  # stateless: the history is the memory (clear button = reset)
+            for text, answer in conversation.ask_stream(
                     question.strip(), mode="rag", k=int(k) if k else None, years=year_range(year_from, year_to),
                     genres=list(genres) if genres else None, **gen_overrides(temperature, top_p, max_new_tokens)):
                 if answer is None:
@@ -135,10 +190,12 @@ class Demo:
             return
         if answer is None:
             return
-        title = f"Sources ({len(answer.sources)})" + (" · abstained" if answer.abstained else "")
+        resolved = getattr(answer, "resolved_question", None)
+        title = (f"Sources ({len(answer.sources)})" + (" · abstained" if answer.abstained else "")
+                 + (f" · understood as: {resolved}" if resolved else ""))
         yield [
             {"role": "assistant", "content": answer.text or "(empty answer)"},
-            {"role": "assistant", "content": render_sources(answer.sources, answer.plan),
+            {"role": "assistant", "content": render_sources(answer.sources, answer.plan, resolved),
              "metadata": {"title": title, "status": "done", "duration": round(answer.timings.get("total_s", 0.0), 2)}},
         ]
 
@@ -184,14 +241,12 @@ class Demo:
 
     # ---- Index tab
     def manifest_markdown(self) -> str:
+        """What is live: films, passages, sources with their films, when and how long it took to build, the models."""
         m = getattr(self.pipeline.index, "manifest", {}) or {}
-        sources = m.get("sources") or []
-        names = [s.get("path") or s.get("name") or str(s) if isinstance(s, dict) else str(s) for s in sources]
-        rows = [("live index folder", self.live_dir), ("movies", m.get("movies", "?")),
-                ("passages", m.get("passages", len(self.pipeline.index))),
-                ("sources", ", ".join(os.path.basename(str(n)) for n in names) or "?"),
+        rows = [("films", films_line(m)), ("passages", f"{m.get('passages', len(self.pipeline.index)):,}"),
+                ("sources", sources_line(m)), ("built", built_line(m)),
                 ("embedder", f"{m.get('embedder', '?')} (dim {m.get('dim', '?')})"),
-                ("generator", getattr(self.pipeline, "generator_name", "?"))]
+                ("generator", getattr(self.pipeline, "generator_name", "?")), ("live index folder", self.live_dir)]
         return "\n".join(f"- **{k}**: {html.escape(str(v))}" for k, v in rows)
 
     def genre_choices(self) -> list[str]:
@@ -219,9 +274,9 @@ class Demo:
         return "\n".join(lines), rows
 
     def update_index(self, paths: list[str] | None, extend: bool,
-                     on_progress: Callable[[int, int], None] | None = None) -> str:
-        """Rebuild (or extend) an index from uploads in self.uploads_dir and swap it in once loaded.
-        Any failure leaves the live index serving and returns a one-line error."""
+                     on_progress: Callable[[int, int], None] | None = None, target: str | None = None) -> str:
+        """Rebuild (or extend) an index from uploads in `target` (default self.uploads_dir) and swap it in once
+        loaded. Any failure leaves the live index serving and returns a one-line error."""
         from index.build import add_to_index, build_index  # deferred: heavy (faiss), only when indexing
         from index.store import load_index  # deferred: heavy (faiss)
 
@@ -230,7 +285,7 @@ class Demo:
         if not self._index_lock.acquire(blocking=False):
             return "error: another index update is running; try again when it has finished"
         try:
-            target = self.uploads_dir
+            target = target or self.uploads_dir
             if extend:
                 if Path(self.live_dir).resolve() != Path(target).resolve():
                     _copy_dir(self.live_dir, target)  # extend a copy; the original index stays intact
@@ -245,6 +300,7 @@ class Demo:
             # the catalog store serves the planner's exact plans: opened only when a planner is loaded
             self.pipeline.swap_index(new_index, Catalog.open(target) if self.pipeline.planner else None)
             self.live_dir = target
+            self.turns.clear()  # remembered turns name the old index's films
             return f"Done: {done} in {report.get('seconds', 0):.1f} s; the new index is now serving."
         except Exception as exc:
             if not isinstance(exc, (CatalogError, IndexLoadError, OSError, ValueError)):

@@ -215,7 +215,7 @@ def test_upload_rebuild_and_extend_swap_in_without_touching_the_start_index(tmp_
     assert message.startswith("Done: extended to 5 movies (was 4)"), message
     assert pipe.index.manifest["movies"] == 5 and demo.live_dir == demo.uploads_dir
     assert seen and seen[-1][0] == seen[-1][1]
-    assert "**movies**: 5" in demo.manifest_markdown() and "dark_knight.csv" in demo.manifest_markdown()
+    assert "**films**: 5" in demo.manifest_markdown() and "dark_knight.csv" in demo.manifest_markdown()
     assert "Science Fiction" in demo.genre_choices()
 
     message = demo.update_index([str(upload)], extend=False)
@@ -287,7 +287,7 @@ def _wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout_s: flo
 
 
 @pytest.mark.integration
-def test_browser_asks_who_directed_jaws(tmp_path):
+def test_browser_asks_who_directed_jaws_then_a_follow_up(tmp_path):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("Chromium is absent: apt-get install chromium chromium-driver to run the browser test")
     pytest.importorskip("selenium", reason="selenium is not installed (pip install -r requirements.txt)")
@@ -327,6 +327,20 @@ def test_browser_asks_who_directed_jaws(tmp_path):
         sources = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, "#answers .source"))
         assert "Jaws" in sources and "Steven Spielberg" in sources, sources  # the right card is shown
         marks = [m.text for m in driver.find_elements(By.CSS_SELECTOR, "#answers mark") if m.text]
+
+        # a follow-up: "it" is Jaws, resolved from the chat's history; the sources panel's title says so
+        before = driver.find_element(By.ID, "answers").text
+        box = WebDriverWait(driver, 30).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "#question textarea")
+            if d.find_element(By.CSS_SELECTOR, "#question textarea").is_enabled() else None)
+        box.send_keys("and who wrote it?", Keys.ENTER)
+        WebDriverWait(driver, 90).until(lambda d: d.find_element(By.ID, "answers").text.count("Sources (") == 2)
+        after = driver.find_element(By.ID, "answers").text
+        driver.save_screenshot(str(tmp_path / "follow_up.png"))
+        if os.environ.get("APP_SCREENSHOT_DIR"):
+            shutil.copy(tmp_path / "follow_up.png", Path(os.environ["APP_SCREENSHOT_DIR"]) / "follow_up.png")
+        assert "understood as: Who wrote Jaws?" in after, after
+        assert "Benchley" in after and "Benchley" not in before, after  # Jaws's writer, from the sample catalog
 
         # Index tab: a bad CSV shows its one-line error and the live index keeps serving
         driver.find_element(By.XPATH, "//button[@role='tab'][normalize-space()='Index']").click()

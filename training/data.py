@@ -28,12 +28,14 @@ from core.errors import DataError, ModelUnavailable
 from core.models import load_embedder, resolve_generator
 from core.records import Question
 from evaluation.questions import select_questions
+from index.catalog import Catalog
 from index.passages import build_passages
 from index.sources import combine, read_catalogs
 from index.store import load_index
 from rag.prompt import count_tokens, is_chat_model, render_rag_prompt
 from training.examples import RagRenderer, lm_examples, render_plain
 from training.kb_questions import kb_qa_pairs
+from training.plan_examples import plan_examples, read_plan_questions
 from training.qa_pairs import TestGuard, load_test_guard, read_hf_dataset, read_qa_file
 
 STYLES = ("rag", "plain", "both")
@@ -46,6 +48,8 @@ class PrepareConfig:
     hf_datasets: list[str] = field(default_factory=list)  # HF dataset ids (need the hub), e.g. HiTruong/movie_QA
     catalogs: list[str] = field(default_factory=list)  # catalogs or the KB → metadata-derived QA pairs; repeatable
     lm_catalogs: list[str] = field(default_factory=list)  # catalogs whose plots become plain-text LM data; repeatable
+    plan_questions: list[str] = field(default_factory=list)  # `training plan-data` questions → fact-line examples
+    max_plan_examples: int | None = 2000  # cap on fact-line examples, ops balanced (None = all)
     index_dir: str | None = None  # index for retrieved contexts; None → passages built from `catalogs`
     tokenizer: str | None = None  # model whose tokenizer and chat template render prompts; None → settings
     style: str = "rag"  # "rag" (RAG prompt with context), "plain" (question only) or "both"
@@ -206,6 +210,9 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = 
         examples += rag
     if cfg.lm_catalogs:
         examples += _lm_split_examples(cfg, settings, tokenizer)
+    if cfg.plan_questions:
+        planned, report["plan_skipped"] = _plan_split_examples(cfg, settings, tokenizer, movies_by_catalog)
+        examples += planned
     if not examples:
         raise DataError("no training examples could be made from the given sources")
     random.Random(cfg.seed).shuffle(examples)
@@ -228,8 +235,11 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = 
 def _check_sources(cfg: PrepareConfig) -> None:
     if cfg.style not in STYLES:
         raise DataError(f"unknown style '{cfg.style}' (use one of {', '.join(STYLES)})")
-    if not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.lm_catalogs):
-        raise DataError("nothing to prepare: give question files, a dataset id, catalogs or LM catalogs")
+    if not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.lm_catalogs or cfg.plan_questions):
+        raise DataError("nothing to prepare: give question files, a dataset id, catalogs, LM catalogs or planner "
+                        "questions")
+    if cfg.plan_questions and not (cfg.index_dir or cfg.catalogs):
+        raise DataError("fact-line examples run their plans on a catalog: pass --index or --catalog")
 
 
 def _rag_examples(renderer: RagRenderer, pairs: list[Question], splits: list[str], progress: bool,
@@ -258,6 +268,21 @@ def _lm_split_examples(cfg: PrepareConfig, settings: Settings, tokenizer) -> lis
             for ex in lm_examples(movies, tokenizer, cfg.max_length, source)]
 
 
+def _plan_split_examples(cfg: PrepareConfig, settings: Settings, tokenizer,
+                         movies_by_catalog: dict) -> tuple[list[tuple[str, dict]], dict]:
+    """(split, example) in the planner's fact-line format; the questions of one template group share a split."""
+    if cfg.index_dir:
+        catalog = Catalog.open(cfg.index_dir)
+    else:
+        catalog = Catalog.from_movies(m for ms in movies_by_catalog.values() for m in ms)
+    guard = load_test_guard(cfg.shared_data) if cfg.exclude_test_entities else None
+    rows = read_plan_questions(cfg.plan_questions)
+    examples, skipped = plan_examples(rows, catalog, tokenizer, settings, cfg.max_plan_examples, cfg.seed, guard,
+                                      settings.run.progress)
+    return [("validation" if is_validation(ex["group"], cfg.val_share) else "train", ex) for ex in examples], \
+        dict(skipped)
+
+
 def _dataset_dict(examples: list[tuple[str, dict]]):
     """A DatasetDict of the (split, example) pairs; an empty split is left out (datasets cannot reload one)."""
     from datasets import Dataset, DatasetDict  # deferred: heavy
@@ -279,7 +304,7 @@ def prompt_settings(cfg: PrepareConfig, settings: Settings) -> dict:
 
 
 def _check_template_fits(cfg: PrepareConfig, settings: Settings, tokenizer) -> None:
-    if cfg.style == "plain" or not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs):
+    if cfg.style == "plain" or not (cfg.qa_files or cfg.hf_datasets or cfg.catalogs or cfg.plan_questions):
         return
     bare = count_tokens(tokenizer, render_rag_prompt(tokenizer, "who directed Jaws?", [], settings))
     if bare + 32 > cfg.max_length:

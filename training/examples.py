@@ -27,7 +27,7 @@ def _has_answer(passage, answers: list[str]) -> bool:
     return bool(answers_in_context(answers, passage.text))
 
 
-def _completion(prompt: str, answer: str) -> str:
+def completion_for(prompt: str, answer: str) -> str:
     """Base-model prompts ending in "Answer:" get the leading space the model would generate."""
     return answer if not prompt or prompt[-1].isspace() else " " + answer
 
@@ -92,7 +92,7 @@ class RagRenderer:
         if (kind == "rag-abstain" and present) or (kind == "rag-gold" and not present):
             return None
         target = format_answer(present) if present else ABSTAIN_ANSWER
-        return _example(prompt, _completion(prompt, target), kind, pair)
+        return make_example(prompt, completion_for(prompt, target), kind, pair)
 
     def _render(self, pair: Question, passages: list, settings: Settings) -> tuple[str, list[str]]:
         """The pipeline's prompt, and the gold answers found in the passages that were packed into it."""
@@ -101,7 +101,7 @@ class RagRenderer:
             answers_in_context(pair.answers, "\n".join(packed))
 
 
-def _example(prompt: str, completion: str, kind: str, pair: Question | None = None, source: str = "",
+def make_example(prompt: str, completion: str, kind: str, pair: Question | None = None, source: str = "",
              add_eos: bool = True) -> dict:
     return {
         "prompt": prompt, "completion": completion, "add_eos": add_eos, "kind": kind,
@@ -112,7 +112,7 @@ def _example(prompt: str, completion: str, kind: str, pair: Question | None = No
 
 def render_plain(pair: Question, tokenizer, settings: Settings) -> dict:
     prompt = render_plain_prompt(tokenizer, pair.question, settings)
-    return _example(prompt, _completion(prompt, format_answer(pair.answers)), "plain", pair)
+    return make_example(prompt, completion_for(prompt, format_answer(pair.answers)), "plain", pair)
 
 
 def lm_examples(movies: list, tokenizer, max_length: int, source: str) -> list[dict]:
@@ -129,5 +129,5 @@ def lm_examples(movies: list, tokenizer, max_length: int, source: str) -> list[d
         for start in range(0, len(offsets), size):
             end = min(start + size, len(offsets))
             chunk = text[offsets[start][0]: offsets[end - 1][1]]
-            out.append({**_example("", chunk, "lm", source=source, add_eos=end == len(offsets)), "question": title})
+            out.append({**make_example("", chunk, "lm", source=source, add_eos=end == len(offsets)), "question": title})
     return out

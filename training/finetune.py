@@ -13,11 +13,11 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from core.config import Settings
-from core.errors import DataError
+from core.errors import DataError, ModelUnavailable
 from core.models import GENERATOR_ALIASES, SMOLLM2_HUB_ID, load_generator, resolve_generator
 from training.data import load_prepared, read_meta, tokenize_examples
 from training.model_card import plot_loss_curve, write_model_card
@@ -44,6 +44,7 @@ class FinetuneConfig:
     lora_dropout: float = 0.05  # dropout on the LoRA branch
     lora_targets: str = "all-linear"  # every linear layer except the LM head
     merge_lora: bool = False  # save the merged full model instead of the (small) adapter
+    init_adapter: str | None = None  # continue training this LoRA adapter folder (on --base) instead of a fresh one
     max_steps: int = -1  # cap on optimizer steps (-1 → run all epochs)
     max_minutes: float | None = None  # stop (and checkpoint) after this much training time
     eval_steps: int | None = None  # evaluate every N steps; None → every epoch
@@ -174,6 +175,8 @@ def finetune(cfg: FinetuneConfig, data_dir: str, out_dir: str, settings: Setting
         DataError: no prepared data, no example fits `cfg.max_length`, or `cfg.resume` without a checkpoint.
         ModelUnavailable: the base model cannot be loaded.
     """
+    if cfg.init_adapter:
+        cfg = replace(cfg, lora=True)  # training an adapter further is LoRA training
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
@@ -228,10 +231,20 @@ def _configure_torch(seed: int, settings: Settings) -> None:
 
 
 def _with_lora(model, cfg: FinetuneConfig):
-    """The model wrapped with a fresh LoRA adapter (peft); only the adapter's weights train."""
-    from peft import LoraConfig, get_peft_model  # deferred: heavy
+    """The model wrapped with a fresh LoRA adapter (peft), or with `cfg.init_adapter` to train on; only the
+    adapter's weights train, in float32 (an installed adapter is stored as float16)."""
+    from peft import LoraConfig, PeftModel, get_peft_model  # deferred: heavy
     from transformers.pytorch_utils import Conv1D  # deferred: heavy
 
+    if cfg.init_adapter:
+        try:
+            model = PeftModel.from_pretrained(model, cfg.init_adapter, is_trainable=True)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"cannot load adapter '{cfg.init_adapter}': {str(exc).splitlines()[0]}") from exc
+        for param in model.parameters():
+            if param.requires_grad:
+                param.data = param.data.float()
+        return model
     lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
                       lora_dropout=cfg.lora_dropout, target_modules=cfg.lora_targets,
                       fan_in_fan_out=any(isinstance(m, Conv1D) for m in model.modules()))  # GPT-2 Conv1D

@@ -94,6 +94,8 @@ def _card_body(name: str, report: dict, meta: dict) -> str:
              if _is_adapter(report) else "It is a standard transformers causal LM folder")
     method = (f"LoRA r={cfg['lora_r']}, alpha={cfg['lora_alpha']}, dropout={cfg['lora_dropout']}, "
               f"targets {cfg['lora_targets']}" if report["lora"] else "full fine-tune")
+    if cfg.get("init_adapter"):  # the r/alpha of the adapter it continued
+        method = f"LoRA, continued from the adapter `{cfg['init_adapter']}` (its rank and targets)"
     optimizer = (f"{cfg['optim']} (AdamW), lr {cfg['learning_rate']}, weight decay {cfg['weight_decay']}, "
                  f"{cfg['lr_scheduler']} schedule, warm-up {cfg['warmup_steps']}")
     stopped = "— stopped by the time limit" if report["stopped_by_time_limit"] else ""

@@ -58,7 +58,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings().with_overrides(progress=False, index_dir=str(tmp_path / "indexes" / "index"),
-                                      sample_catalog=str(tmp_path / "sample.csv"))
+                                      sample_catalog=str(tmp_path / "sample.csv"), pack="")  # no shipped pack
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Build, add (upsert by content hash), ensure_index, and crash safety: bad input and kills never touch the index."""
+"""Build, add (upsert by content hash), and crash safety: bad input and kills never touch the index."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from filelock import FileLock
 
 from core.errors import CatalogError, IndexLoadError
 from core.fileio import clean_stale, replace_dir
-from index.build import add_to_index, build_index, ensure_index
+from index.build import add_to_index, build_index
 from index.store import load_index, read_manifest
 from tests.index.conftest import FakeEmbedder, snapshot, write_sample_csv
 
@@ -262,20 +261,3 @@ def test_stale_temp_folders_cleaned(built):
         assert clean_stale(folder) == [stale] and live.exists()
 
 
-# ---------------------------------------------------------------- ensure_index
-
-def test_ensure_index_builds_once_and_rebuilds_when_needed(settings, movies, monkeypatch):
-    write_sample_csv(movies, Path(settings.index.sample_catalog))
-    monkeypatch.setattr("core.models.load_embedder", lambda *a, **k: FakeEmbedder())
-    assert ensure_index(settings) == settings.index.index_dir
-    built_at = read_manifest(settings.index.index_dir)["built_at"]
-    mtime = (Path(settings.index.index_dir) / "manifest.json").stat().st_mtime_ns
-    ensure_index(settings)
-    assert (Path(settings.index.index_dir) / "manifest.json").stat().st_mtime_ns == mtime  # valid → untouched
-    (Path(settings.index.index_dir) / "vectors.npy").write_bytes(b"broken")  # corrupt → rebuilt
-    ensure_index(settings)
-    assert load_index(settings.index.index_dir, settings).manifest["movies"] == len(movies)
-    write_sample_csv(movies[:3], Path(settings.index.sample_catalog))  # sample catalog changed → rebuilt
-    time.sleep(0.01)
-    ensure_index(settings)
-    assert read_manifest(settings.index.index_dir)["movies"] == 3 and built_at

@@ -1,4 +1,4 @@
-"""Catalog readers: format detection, normalisation, WikiMovies KB + plots, and bad input."""
+"""Catalog readers: format detection, normalisation, WikiMovies KB + plots, bad input, and combining sources."""
 from __future__ import annotations
 
 import gzip
@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from core.config import Settings
+from core.config import REPO_ROOT, Settings
 from core.errors import CatalogError
+from core.records import Movie
 from index.detect import detect_format
 from index.formats import clean_text, parse_number, parse_year, split_list
-from index.sources import read_catalog, read_catalogs
+from index.sources import NEAR_FILM, SAME_FILM, CatalogRead, combine, read_catalog, read_catalogs
 from tests.conftest import require_shared
 from tests.index.conftest import write_sample_csv
 
@@ -256,3 +257,45 @@ def test_hf_dataset_read_through_datasets(monkeypatch):
     m = read.movies[0]
     assert (m.title, m.year, m.rating, m.votes, m.genres) == ("The Batman", 2022, 8.1, 1151, ["Crime", "Mystery"])
     assert m.source == "hf:Pablinho/movies-dataset"
+
+
+# ---------------------------------------------------------------- combining sources: one record per film
+
+def _read(name: str, *films: tuple[str, int | None]) -> CatalogRead:
+    return CatalogRead(path=f"/data/{name}", format="csv", skipped={},
+                       movies=[Movie(title=t, year=y, source=name, plot=f"{t} from {name}.") for t, y in films])
+
+
+def test_combine_merges_one_film_and_keeps_remakes_apart():
+    kb = _read("kb.txt", ("Heathers", 1988), ("Critters 3", None), ("Scarface", 1983), ("Dune", None),
+               ("Crash", 2004), ("Solo", 2000), ("Solo", 2001))
+    tmdb = _read("tmdb.csv", ("Heathers", 1989), ("Critters 3", 1991), ("Scarface", 1983), ("Scarface", 1932),
+                 ("Dune", 1984), ("Dune", 2021), ("Crash", 2005), ("Crash", 1996))
+    films = {m.id: m for m in combine([kb, tmdb])}
+    heathers = films["heathers (1988)"]  # a year apart: one film, the earlier source's year
+    assert heathers.source == "kb.txt, tmdb.csv" and heathers.plot == "Heathers from kb.txt.\n\nHeathers from tmdb.csv."
+    assert films["critters 3 (1991)"].source == "kb.txt, tmdb.csv"  # the yearless record takes the other's year
+    assert "critters 3" not in films and "heathers (1989)" not in films
+    assert films["scarface (1983)"].source == "kb.txt, tmdb.csv" and films["scarface (1932)"].source == "tmdb.csv"
+    assert {"dune", "dune (1984)", "dune (2021)"} <= set(films)  # a yearless title with two candidates: unsure
+    assert films["crash (2004)"].source == "kb.txt, tmdb.csv" and "crash (1996)" in films
+    assert films["solo (2000)"].source == films["solo (2001)"].source == "kb.txt"  # one source tells them apart
+    assert tmdb.notes == {SAME_FILM: 1, NEAR_FILM: 3} and kb.notes == {}
+
+
+def test_combine_leaves_an_ambiguous_year_apart():
+    a = _read("a.csv", ("Twin", 2000))
+    b = _read("b.csv", ("Twin", 1999), ("Twin", 2001))
+    assert sorted(m.id for m in combine([a, b])) == ["twin (1999)", "twin (2000)", "twin (2001)"]
+
+
+def test_shipped_catalogs_combine_into_one_record_per_film():
+    data = REPO_ROOT / "data"
+    reads = read_catalogs([str(data / name) for name in ("sample_movies.csv", "wikimovies_kb.txt.gz",
+                                                         "wikimovies_plots.txt.gz", "tmdb_9000plus.csv.gz")], SETTINGS)
+    films = {m.id: m for m in combine(reads)}
+    assert 20_000 < len(films) < sum(len(r.movies) for r in reads)
+    assert films["jaws (1975)"].source == ("sample_movies.csv, wikimovies_kb.txt.gz, wikimovies_plots.txt.gz, "
+                                           "tmdb_9000plus.csv.gz")
+    assert "the pink panther (1963)" in films and "the pink panther (2006)" in films
+    assert "a star is born (2018)" in films and "a star is born (1937)" in films

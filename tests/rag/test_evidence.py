@@ -51,7 +51,9 @@ def test_a_confident_plan_answers_from_fact_lines(planned):
     assert answer.plan["executed"] and answer.plan["text"] == 'lookup film:"Jaws" > director'
     assert [s.stage for s in answer.sources] == [Stage.PLAN]
     assert answer.sources[0].text == "Jaws (1975). Directed by Steven Spielberg."
-    assert answer.sources[0].key == "card:jaws (1975)" and answer.written_by == "generator"
+    assert answer.sources[0].key == "card:jaws (1975)"
+    # the tiny random generator cannot state the computed answer, so the answer falls back to it
+    assert answer.written_by == "template" and answer.text == "Steven Spielberg" and not answer.abstained
     assert answer.to_dict()["plan"]["steps"]  # the JSON answer carries the plan and how it ran
 
 
@@ -82,3 +84,61 @@ def test_batched_and_single_planned_answers_agree(planned):
     questions = list(PLANS)
     batch = planned.ask_batch(questions)
     assert [a.text for a in batch] == [planned.ask(q).text for q in questions]
+
+
+def _planned_retrieval(planned, question):
+    return planned.evidence([question])[0]
+
+
+@pytest.mark.parametrize(("question", "said", "states"), [
+    ("Who directed Jaws?", "Steven Spielberg", True),
+    ("Who directed Jaws?", "steven spielberg", True),
+    ("Who directed Jaws?", "Steven Spielberg, Christopher Nolan", False),  # an item the catalog did not give
+    ("Who directed Jaws?", "Jaws", False),  # the topic film copied instead of the answer
+    ("How many Christopher Nolan films are there?", "The catalog has 2 films directed by Christopher Nolan.", True),
+    ("How many Christopher Nolan films are there?", "The catalog has 3 films directed by Christopher Nolan.", False),
+    ("Which is older, Scarface 1932 or Inception?", "Scarface is older than Inception.", True),
+    ("Which is older, Scarface 1932 or Inception?", "Inception (2010) is older than Scarface.", False),
+])
+def test_a_generated_answer_must_state_the_computed_result(planned, question, said, states):
+    retrieval = _planned_retrieval(planned, question)
+    assert retrieval.fallback and retrieval.states(said) is states
+
+
+def test_a_field_the_catalog_lacks_is_named_not_invented(mem_index, embedder, tiny_model, rag_settings):
+    model, tokenizer = tiny_model
+    plans = {"Who composed the score of Jaws?": ('lookup film:"Jaws" > rating', 0.48),  # a misplan, still declined
+             "Who directed The Producers?": ('lookup film:"The Producers" > director', 0.99)}
+    pipeline = Pipeline(mem_index, embedder, model, tokenizer, rag_settings, generator_name="tiny-gpt2",
+                        planner=FakePlanner(plans, threshold=0.4), catalog=Catalog.from_movies(_movies()))
+    answer = pipeline.ask("Who composed the score of Jaws?")
+    assert answer.text == "The catalog has no composer credits." and answer.abstained
+    assert answer.written_by == "template" and answer.sources == []
+    titled = pipeline.ask("Who directed The Producers?")  # a title naming a field asks nothing about it
+    assert "producer credits" not in titled.text
+
+
+def test_a_surely_off_topic_question_is_declined_with_what_the_catalog_covers(planned, rag_settings):
+    declined = planned.ask("What is the capital of France?")  # FakePlanner: off_topic at 0.1 → not sure enough
+    assert declined.plan["op"] == "off_topic" and not declined.text.startswith("I can only answer")
+    planned.evidence.planner.plans["What is the capital of France?"] = ("off_topic", 0.95)
+    declined = planned.ask("What is the capital of France?")
+    assert declined.text.startswith(f"I can only answer questions about the {len(_movies())} films in this catalog")
+    assert "directors" in declined.text and declined.abstained and declined.sources == []
+
+
+def test_exact_answer_items_are_the_catalogs_own_values(planned):
+    retrieval = _planned_retrieval(planned, "Who directed Jaws?")
+    assert retrieval.stated_answers("Steven Spielberg.") == ["Steven Spielberg"]
+    assert retrieval.stated_answers("steven spielberg, Steven Spielberg") == ["Steven Spielberg"]
+    count = _planned_retrieval(planned, "How many Christopher Nolan films are there?")
+    assert count.stated_answers("The catalog has 2 films directed by Christopher Nolan.") == ["2"]
+
+
+def test_an_unsure_plan_about_a_film_nothing_links_to_says_it_is_absent(planned):
+    planned.evidence.planner.plans["Which screenwriter wrote Decision to Leave?"] = (
+        'lookup film:"Decision to Leave" > writer', 0.36)  # unsure: below the accepting threshold
+    absent = planned.ask("Which screenwriter wrote Decision to Leave?")
+    assert absent.text == "Decision to Leave is not in the catalog." and absent.abstained
+    # an unsure plan about a film the catalog holds still takes the hybrid retrieval path
+    assert not planned.ask("Who wrote Jaws?").plan["executed"]

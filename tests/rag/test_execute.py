@@ -49,6 +49,10 @@ def test_two_hops_and_other_films_of_the_same_person(run):
     assert others.facts[0].key == passage_key(PassageKind.PERSON, "Ridley Scott")  # cites the person's card
     three = run('lookup film:"Aliens" > actor < actor > director')
     assert three.answers == ["Ridley Scott"]
+    co_stars = run('lookup person:"Joaquin Phoenix" < actor > actor')  # the topic is not its own co-star
+    assert co_stars.answers == []  # his films list no one else
+    writers = run('lookup person:"James Cameron" < director > writer')  # he wrote his own film: not an answer
+    assert writers.answers == [] and "James Cameron" not in " ".join(f.text for f in writers.facts)
 
 
 def test_count_is_computed(run):
