@@ -226,7 +226,7 @@ def serve(settings: Settings) -> int:
     catalogs = background_sources(settings)  # None: serve the catalog index (unpacked from the pack if needed)
     serving = sample_settings(settings) if catalogs else settings
     pipeline = Pipeline.from_settings(serving)  # models and index load once, here
-    release_memory()  # a first start's generator conversion leaves ~300 MB of freed heap behind
+    release_memory()  # a first start's generator conversion and index unpack leave ~320 MB of freed heap behind
     demo, job = Demo(pipeline, serving), None
     if catalogs:  # the sample serves now; the catalog builds with the same embedder, then swaps in
         job = BuildJob(lambda progress: demo.update_index(catalogs, False, progress, target=settings.index.index_dir))

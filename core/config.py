@@ -45,7 +45,6 @@ class IndexConfig:
     pack: str = str(REPO_ROOT / "data" / "index_pack")  # shipped prebuilt index of the demo catalog (int8); "" = none
     index_dir: str = field(default_factory=default_index_dir)  # unpacked from `pack` on first use, else the sample
     sample_index_dir: str = str(REPO_ROOT / "indexes" / "sample")  # the sample's own index (demo startup=background)
-    unpack_in_child: bool = True  # unpack in a child process, so a server keeps none of the unpack's memory (~300 MB)
     plot_chunk_words: int = 120  # words per plot chunk passage (each chunk is prefixed with its title)
     embed_batch_size: int = 64  # passages per encode() call
     hnsw: bool = False  # HNSW instead of flat inner product (for > ~100k passages)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 from pathlib import Path
 
 from core.config import Settings
@@ -72,22 +71,13 @@ def usable_pack(settings: Settings) -> str | None:
     return pack
 
 
-def unpack_in_child(pack: str, target: str, settings: Settings) -> dict:
-    """unpack_index in a fresh (spawned) process: the catalog text, passage lists and BM25 tokens it allocates go
-    back to the OS when the child exits, instead of staying in a server's heap (measured 1,945 vs 1,650 MB RSS).
-    Errors come back as they were raised (one line)."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(unpack_index, (pack, target, settings))
-
-
 def ensure_index(settings: Settings, on_progress: Progress | None = None, embedder=None) -> str:
     """The index folder to serve, settings.index.index_dir, made first when it holds no current index: unpacked from
     settings.index.pack if usable (its catalogs missing → the sample instead), else built from the sample catalog.
 
     Args:
         settings: `settings.index` (index_dir, pack, sample_catalog), the embedder, progress bars.
-        on_progress, embedder: passed to the build, or to an unpack in this process (settings.index.unpack_in_child
-            off; in a child, changed passages are embedded by the child's own embedder).
+        on_progress, embedder: passed to the unpack (for changed passages) or the build.
 
     Returns:
         settings.index.index_dir.
@@ -101,10 +91,7 @@ def ensure_index(settings: Settings, on_progress: Progress | None = None, embedd
     pack = usable_pack(settings)
     if pack:
         try:
-            if settings.index.unpack_in_child:
-                unpack_in_child(pack, target, settings)
-            else:
-                unpack_index(pack, target, settings, embedder=embedder, on_progress=on_progress)
+            unpack_index(pack, target, settings, embedder=embedder, on_progress=on_progress)
             return target
         except (CatalogError, IndexLoadError) as exc:
             log.warning("cannot unpack %s (%s); building the sample catalog instead", pack, exc)

@@ -30,19 +30,7 @@ def with_pack(tmp_path, settings, movies):
     build_index([str(csv)], str(tmp_path / "built"), settings, embedder=FakeEmbedder())
     pack_index(str(tmp_path / "built"), str(data / "pack"), settings)
     write_sample_csv(movies[:2], Path(settings.index.sample_catalog))
-    return settings.with_overrides(pack=str(data / "pack"), unpack_in_child=False)  # the fake embedder is seen
-
-
-def test_unpack_in_a_child_process(with_pack, movies, caplog):
-    settings = with_pack.with_overrides(unpack_in_child=True)
-    target = ensure_index(settings)
-    manifest = read_manifest(target)
-    assert manifest["movies"] == len(movies) and manifest["unpacked_from"]["embedded"] == 0
-    assert load_index(target, settings).manifest["passages"] == manifest["passages"]
-    (Path(settings.index.pack).parent / "films.csv").unlink()  # the child's one-line error reaches the parent
-    settings = settings.with_overrides(index_dir=target + "-2")
-    ensure_index(settings)
-    assert read_manifest(settings.index.index_dir)["movies"] == 2 and "films.csv: no such file" in caplog.text
+    return settings.with_overrides(pack=str(data / "pack"))
 
 
 def _mtime(folder: str) -> int:
