@@ -117,8 +117,9 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None, as_json: bool = False) -
         shown, answer = "", None
         try:
             for text, final in conversation.ask_stream(resolution, mode=mode):  # final: the Answer, on the last item
-                if not as_json:
-                    print(text[len(shown):], end="", flush=True, file=out)
+                if not as_json:  # a streamed text the final answer replaces (a retried abstention) starts afresh
+                    print(text[len(shown):] if text.startswith(shown) else f"\n     {text}", end="", flush=True,
+                          file=out)
                 shown, answer = text, final
         except KeyboardInterrupt:
             print(" (interrupted)", file=out)
@@ -132,7 +133,8 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None, as_json: bool = False) -
             continue
         print(file=out)
         if answer is not None and answer.sources and not answer.abstained:
-            names = [f"{s.title}" + (f" ({s.year})" if s.year else "") for s in answer.sources if s.used][:3]
+            names = list(dict.fromkeys(f"{s.title}" + (f" ({s.year})" if s.year else "")
+                                       for s in answer.sources if s.used))[:3]
             print(f"     sources: {'; '.join(names)}", file=out)
 
 

@@ -294,6 +294,11 @@ class Pipeline:
         text, clock = _template(retrieval) or ABSTAIN_ANSWER, {}
         if prompt is None:
             yield text, None
+        elif isinstance(retrieval, PlannedRetrieval) and retrieval.fallback:
+            # a computed result is checked before it is shown: streaming a wording the guard then replaces would
+            # show a wrong answer first (these answers are one short line, so little latency is lost)
+            text = self._generate([prompt], [retrieval], gen_overrides)[0]
+            clock["first"] = time.perf_counter()
         else:
             text = yield from self._stream_text(prompt, gen_overrides, clock)
             if self._answer_again(text, retrieval):  # the shown abstention is replaced as the new answer streams

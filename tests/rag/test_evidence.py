@@ -80,6 +80,12 @@ def test_streaming_gives_the_planned_answer_too(planned):
     assert text == answer.text == planned.ask("How many Christopher Nolan films are there?").text
 
 
+def test_a_computed_result_is_checked_before_anything_is_streamed(planned):
+    # the tiny model's wording never states "3 films", so the guard swaps in the result: no wrong text may show first
+    steps = list(planned.ask_stream("How many Christopher Nolan films are there?"))
+    assert [text for text, _ in steps] == [steps[-1][1].text] * len(steps)
+
+
 def test_batched_and_single_planned_answers_agree(planned):
     questions = list(PLANS)
     batch = planned.ask_batch(questions)
