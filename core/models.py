@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
-from core.config import Settings
+from core.config import ModelConfig, Settings
 from core.errors import ModelUnavailable
 from core.fileio import replace_dir, staging_dir
 
@@ -258,3 +258,87 @@ def load_generator(settings: Settings, spec: GeneratorSpec | None = None):
         tokenizer.pad_token = tokenizer.eos_token  # seed recipe: pad = eos
     model.eval()
     return model, tokenizer, spec
+
+
+# ---------------------------------------------------------------- plot generator
+
+PLOT_GENERATOR_OFF = {"", "none", "off"}  # settings.models.plot_generator values: plots use the answer generator
+
+
+def resolve_plot_generator(settings: Settings, answer_spec: GeneratorSpec) -> GeneratorSpec | None:
+    """Which model continues plots: settings.models.plot_generator (the shipped plot adapter by default), or None
+    when plots use the answer generator (the setting is off, the default folder is absent, or it is that generator).
+
+    Raises:
+        ModelUnavailable: an explicitly set plot generator cannot be found (one line).
+    """
+    name = settings.models.plot_generator or ""
+    if name.lower() in PLOT_GENERATOR_OFF:
+        return None
+    if name == ModelConfig.plot_generator and not (Path(name).is_dir() and _is_model_dir(Path(name))):
+        return None  # the shipped adapter is not there: plots fall back to the answer generator
+    spec = _spec_for_path(name, settings)
+    same = spec.path == answer_spec.path and (spec.adapter and Path(spec.adapter).resolve()) == \
+        (answer_spec.adapter and Path(answer_spec.adapter).resolve())
+    return None if same else spec
+
+
+def load_plot_generator(settings: Settings, answer_model, answer_tokenizer, answer_spec: GeneratorSpec):
+    """The model that continues plots, or None (plots use the answer generator; see resolve_plot_generator).
+
+    A PEFT adapter on the answer generator's base becomes a view of the loaded answer model: a second module tree
+    sharing every weight tensor (no copy of the base), whose LoRA layers add the plot adapter and take away the
+    answer adapter that load_generator merged. The answer model is never changed, so answers and plots can run at
+    the same time without switching or locks; the view costs the adapters' weights. Any other plot generator
+    (a full model, an adapter on another base) is loaded on its own.
+
+    Returns:
+        (model, tokenizer, spec) or None.
+
+    Raises:
+        ModelUnavailable: the plot generator cannot be found or loaded.
+    """
+    spec = resolve_plot_generator(settings, answer_spec)
+    if spec is None:
+        return None
+    if not spec.adapter or spec.path != answer_spec.path:
+        return load_generator(settings, spec)
+    try:
+        view = adapter_view(answer_model, spec.adapter, merged_adapter=answer_spec.adapter)
+    except Exception as exc:
+        raise ModelUnavailable(f"cannot load plot generator '{spec.name}': {str(exc).splitlines()[0]}") from exc
+    return view, answer_tokenizer, spec
+
+
+def adapter_view(model, adapter: str, merged_adapter: str | None = None):
+    """`model` with the LoRA adapter `adapter` applied, as a new module tree sharing `model`'s tensors.
+
+    Args:
+        model: a loaded causal LM (left unchanged).
+        adapter: a PEFT LoRA adapter folder trained on the same base.
+        merged_adapter: a LoRA adapter folder already merged into `model`'s weights; the view subtracts it, so it
+            computes base + `adapter` (the two are combined into one LoRA layer of their summed rank).
+
+    Returns:
+        The view, in eval mode, with no trainable parameter.
+    """
+    import copy  # deferred: only with a plot adapter
+
+    import torch  # deferred: heavy
+    from peft import PeftModel  # deferred: heavy, only for adapters
+
+    shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    view = PeftModel.from_pretrained(copy.deepcopy(model, memo=shared), adapter, adapter_name="plot")
+    if merged_adapter:
+        view.load_adapter(merged_adapter, adapter_name="merged")
+        view.add_weighted_adapter(["plot", "merged"], [1.0, -1.0], "view", combination_type="cat")
+        view.set_adapter("view")
+        for name in ("plot", "merged"):
+            view.delete_adapter(name)
+    for param in view.parameters():
+        param.requires_grad_(False)
+    with torch.no_grad():
+        for param in view.parameters():  # an installed adapter is float16; the base may be float32
+            if param.is_floating_point() and id(param) not in shared and param.dtype != torch.float32:
+                param.data = param.data.float()
+    return view.eval()

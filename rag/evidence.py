@@ -18,11 +18,19 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.records import Passage, PassageKind, Stage, normalize
+from rag.describe import Describer, is_plot_sentence
 from rag.execute import Execution, Executor
 from rag.fields import asked_unheld_field
+from rag.films import FilmPassages
+from rag.identify import Identifier
 from rag.plan import PATH_OPS, EntityKind, Op, Plan
 from rag.prompt import format_answer, split_answer
+from rag.recommend import Recommender
 from rag.retrieve import Hit, Retrieval, Retriever
+from rag.support import unsupported_claims
+
+OPEN_OPS = frozenset({Op.IDENTIFY, Op.DESCRIBE, Op.RECOMMEND})  # run on the index's passages and the catalog store
+LONG_OPS = frozenset({Op.DESCRIBE, Op.RECOMMEND})  # answers of several sentences or lines: no stop at a newline
 
 
 @dataclass
@@ -47,14 +55,25 @@ class PlannedRetrieval(Retrieval):
     @property
     def fallback(self) -> str | None:
         """What the answer falls back to when the generated text does not state the computed result (`states`):
-        the result line of a count, superlative, comparison or yes/no check, or a lookup's answers."""
+        the result line of a count, superlative, comparison or yes/no check, a lookup's answers, or the answer an
+        open operation (describe, recommend, identify) wrote from the data."""
         if self.execution is None or self.execution.missing or not self.execution.facts:
             return None
+        if self.execution.answer is not None:
+            return self.execution.answer
         return self.execution.facts[0].text if self.computed else format_answer(self.execution.answers)
+
+    @property
+    def long(self) -> bool:
+        """The answer is several sentences or lines (describe, recommend): it does not stop at a newline."""
+        return self.plan is not None and self.plan.op in LONG_OPS and self.execution is not None
 
     def states(self, text: str) -> bool:
         """Whether a generated answer states the computed result: the count, the verdict, every winning film (its
-        title; the year may be left out), or for a lookup only its answers (a unit after a value is fine)."""
+        title; the year may be left out), or for a lookup only its answers (a unit after a value is fine). An
+        open operation's answer must name its films and hold no name or number its evidence lacks."""
+        if self.plan.op in OPEN_OPS:
+            return self._grounded(text)
         said = f" {normalize(text)} "
         if self.execution.count is not None:
             return f" {self.execution.count} " in said
@@ -71,9 +90,30 @@ class PlannedRetrieval(Retrieval):
             return all(pos < 0 or pos >= first for pos in others)
         return True
 
+    def _grounded(self, text: str) -> bool:
+        """An open answer: every name and number is in the evidence; it names the film identified or described,
+        or at least three (all, if fewer) of the films recommended; a description says what happens in the film."""
+        evidence = [f.text for f in self.execution.facts]
+        if not text.strip() or unsupported_claims(text, evidence):
+            return False
+        said = f" {normalize(text)} "
+        named = [a for a in self.execution.answers if f" {normalize(_title(a))} " in said]
+        if self.plan.op == Op.RECOMMEND:
+            return len(named) >= min(3, len(self.execution.answers))
+        if not named or named[0] != self.execution.answers[0]:
+            return False
+        if self.plan.op == Op.DESCRIBE:
+            card, plots = evidence[0], evidence[1:]
+            return any(is_plot_sentence(sentence, card, plots) for sentence in text.split(". "))
+        return True
+
     def stated_answers(self, text: str) -> list[str]:
         """The computed answers a generated text states, in its order: a lookup's items mapped to the catalog's own
-        values ("6.1/10" → "6.1"), else the whole computed result."""
+        values ("6.1/10" → "6.1"), the films an open answer names, else the whole computed result."""
+        if self.plan.op in OPEN_OPS:
+            said = f" {normalize(text)} "
+            named = [a for a in self.execution.answers if f" {normalize(_title(a))} " in said]
+            return sorted(named, key=lambda a: said.find(f" {normalize(_title(a))} "))
         if self.plan.op != Op.LOOKUP:
             return list(self.execution.answers)
         found = (self._matching(item) for item in split_answer(text))
@@ -125,6 +165,10 @@ class Evidence:
         self.retriever, self.settings, self.planner = retriever, settings, planner
         self.executor = Executor(catalog) if planner is not None and catalog is not None else None
         self._fields = catalog.fields() if self.executor is not None else {}  # field → films holding it
+        if self.executor is not None:
+            films = FilmPassages(retriever.index)
+            self.describer, self.recommender = Describer(catalog, films), Recommender(catalog, films)
+            self.identifier = Identifier(retriever.index, retriever.embedder, films, settings)
 
     def __call__(self, questions: list[str], k: int | None = None, years: tuple | None = None,
                  genres: list[str] | None = None) -> list[Retrieval]:
@@ -132,17 +176,25 @@ class Evidence:
         plans = self.plans(questions)
         plan_s = (time.perf_counter() - start) / max(1, len(questions))
         out: list[Retrieval | None] = [None] * len(questions)
-        searched = []
+        searched, identified = [], []
+        done = lambda i, run: PlannedRetrieval(fact_hits(run), math.nan, True, plan=plans[i], execution=run,
+                                               plan_s=plan_s)
         for i, (question, plan) in enumerate(zip(questions, plans)):
             declined = self._declined(question, plan)
             if declined is not None:
                 out[i] = PlannedRetrieval([], math.nan, False, plan=plan, execution=declined, plan_s=plan_s)
-            elif self._runs_exactly(plan) and not (years or genres):  # the demo's filters: retrieval applies them
-                execution = self.executor(plan)
-                out[i] = PlannedRetrieval(fact_hits(execution), math.nan, True, plan=plan, execution=execution,
-                                          plan_s=plan_s)
-            else:
+            elif not self._runs_exactly(plan) or years or genres:  # the demo's filters: retrieval applies them
                 searched.append(i)
+            elif plan.op == Op.IDENTIFY:
+                identified.append(i)
+            elif plan.op == Op.DESCRIBE:
+                out[i] = done(i, self.describer(plan))
+            elif plan.op == Op.RECOMMEND:
+                out[i] = done(i, self.recommender(plan, question))
+            else:
+                out[i] = done(i, self.executor(plan))
+        for i, run in zip(identified, self.identifier([questions[i] for i in identified]) if identified else []):
+            out[i] = done(i, run)
         found = self.retriever.search_batch([questions[i] for i in searched], k=k, years=years, genres=genres)
         for i, retrieval in zip(searched, found):
             out[i] = PlannedRetrieval(retrieval.hits, retrieval.best_dense, retrieval.linked, retrieval.dense,
@@ -193,4 +245,5 @@ class Evidence:
                 + (f": their {listed}." if held else "."))
 
     def _runs_exactly(self, plan: Plan | None) -> bool:
-        return plan is not None and plan.exact and self.planner.accepts(plan)
+        """A confident plan that runs on the catalog store (an exact path) or on the film passages (open ops)."""
+        return plan is not None and (plan.exact or plan.op in OPEN_OPS) and self.planner.accepts(plan)

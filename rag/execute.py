@@ -46,6 +46,7 @@ class Execution:
     steps: list[str] = field(default_factory=list)  # how it ran, for --explain
     missing: str | None = None  # what the catalog lacks, said as a full sentence (the answer then)
     count: int | None = None  # COUNT: the computed number
+    answer: str | None = None  # describe, recommend, identify: the answer written from the data (the fallback)
 
 
 def label(catalog: Catalog, film_id: str) -> str:

@@ -28,8 +28,10 @@ from core.errors import ConfigError
 from rag.prompt import is_chat_model
 
 LINE = ("\n",)  # the default stop: one-line answers
-# stop: stop strings (() = none); suppress_first: token ids the answer may not start with
-_OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop", "repetition_penalty", "seed", "suppress_first"}
+# stop: stop strings (() = none); suppress_first: token ids the answer may not start with; no_repeat_ngram_size: n > 0
+# forbids writing any n-gram of tokens twice (plots)
+_OVERRIDES = {"max_new_tokens", "temperature", "top_p", "top_k", "stop", "repetition_penalty", "seed", "suppress_first",
+              "no_repeat_ngram_size"}
 
 
 def optimize_model(model, settings: Settings):
@@ -179,6 +181,8 @@ class Generator:
         penalty = float(get("repetition_penalty"))
         if penalty != 1.0:
             args["repetition_penalty"] = penalty
+        if overrides.get("no_repeat_ngram_size"):
+            args["no_repeat_ngram_size"] = int(overrides["no_repeat_ngram_size"])
         if overrides.get("suppress_first"):
             args["begin_suppress_tokens"] = sorted(set(overrides["suppress_first"]))
         if overrides.get("seed") is not None:
@@ -217,7 +221,7 @@ class Generator:
             prompts: rendered prompts (rag.prompt); those starting with a registered prefix reuse its KV cache.
             **gen_overrides: max_new_tokens, temperature (0 = greedy), top_p, top_k, repetition_penalty, seed,
                 stop (strings; default a newline, () for none), suppress_first (token ids the text may not
-                start with); unset ones take their settings.decoding default, where one exists.
+                start with), no_repeat_ngram_size; unset ones take their settings.decoding default, where one exists.
 
         Returns:
             The texts, in prompt order: leading whitespace dropped, cut before the first stop string.

@@ -7,15 +7,16 @@ baseline). One batched flow answers: `ask(q)` is `ask_batch([q])[0]`; `ask_strea
 """
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from core.config import Settings
 from core.errors import InputError
-from core.models import load_embedder, load_generator
+from core.models import load_embedder, load_generator, load_plot_generator
 from index.catalog import Catalog
 from index.default import ensure_index
 from index.store import load_index
@@ -151,9 +152,12 @@ class Pipeline:
         retry of the linked questions the generator abstained on."""
         texts = [_template(r) or ABSTAIN_ANSWER for r in retrievals]
         todo = [i for i, prompt in enumerate(prompts) if prompt is not None]
-        for i, text in zip(todo, self.generator.generate([prompts[i] for i in todo], **gen_overrides) if todo else []):
-            texts[i] = text
-        again = [i for i in todo if self._answer_again(texts[i], retrievals[i])]
+        for long in (False, True):  # one call for one-line answers, one for several sentences or lines
+            rows = [i for i in todo if _is_long(retrievals[i]) == long]
+            options = self._long_options(gen_overrides) if long else gen_overrides
+            for i, text in zip(rows, self.generator.generate([prompts[i] for i in rows], **options) if rows else []):
+                texts[i] = text
+        again = [i for i in todo if self._answer_again(texts[i], retrievals[i]) and not _is_long(retrievals[i])]
         if again:
             retried = self.generator.generate([prompts[i] for i in again], **self._retry_options(gen_overrides))
             for i, text in zip(again, retried):
@@ -210,6 +214,11 @@ class Pipeline:
             answers.append(self._answer(question, mode, text, sources, retrieval, prompt is not None, timings))
         return answers
 
+    def _long_options(self, gen_overrides: dict) -> dict:
+        """Generation options of a description or recommendation list: no stop at a newline, a longer budget."""
+        longest = max(gen_overrides.get("max_new_tokens") or 0, self.settings.decoding.long_max_new_tokens)
+        return {**gen_overrides, "stop": ("\n\n",), "max_new_tokens": longest}
+
     def _stream_text(self, prompt: str, gen_overrides: dict, clock: dict) -> Iterator[tuple[str, None]]:
         """Yields (text so far, None) as tokens arrive and returns the text; clock["first"]: first token's time."""
         text = ""
@@ -219,16 +228,48 @@ class Pipeline:
             yield text, None
         return text
 
-    def _plot_request(self, prompt: str, genre: str | None, gen_overrides: dict) -> tuple[str, str, dict]:
-        """(opening, rendered prompt, generation options): the plot settings, overridden by non-None options."""
+    # ------------------------------------------------------------ plots: a model of their own, loaded on first use
+
+    _plot_loader: Callable | None = None  # () → (model, tokenizer, spec) or None; see use_plot_model
+    _plot_generator: Generator | None = None  # what plots run on once loaded; None: the answer generator
+    plot_generator_name: str | None = None  # the plot model's name once loaded; None: the answer generator's
+
+    def use_plot_model(self, loader: Callable) -> None:
+        """Continue plots with the model `loader()` returns, loaded on the first plot.
+
+        Args:
+            loader: () → (model, tokenizer, spec), or None for the answer generator; e.g. core.models.
+                load_plot_generator, which makes the plot adapter a weight-sharing view of the answer model.
+        """
+        self._plot_loader, self._plot_generator, self.plot_generator_name = loader, None, None
+        self._plot_lock = threading.Lock()
+
+    def plot_model(self) -> Generator:
+        """The Generator plots run on (loading it on the first call); the answer generator without a plot model."""
+        if self._plot_loader is not None:
+            with self._plot_lock:
+                if self._plot_loader is not None:  # another request may have loaded it meanwhile
+                    loaded = self._plot_loader()
+                    if loaded is not None:
+                        model, tokenizer, spec = loaded
+                        self._plot_generator = Generator(model, tokenizer, self.settings)
+                        self.plot_generator_name = spec.name
+                    self._plot_loader = None
+        return self._plot_generator or self.generator
+
+    def _plot_request(self, prompt: str, genre: str | None, gen_overrides: dict) -> tuple[Generator, str, str, dict]:
+        """(plot generator, opening, rendered prompt, generation options): the plot settings, overridden by non-None
+        options."""
         opening = " ".join((prompt or "").split())
         if not opening:
             raise InputError("the plot prompt is empty")
         s = self.settings
         options = dict(max_new_tokens=s.plot.plot_max_new_tokens, temperature=s.plot.plot_temperature,
-                       repetition_penalty=s.plot.plot_repetition_penalty, stop=())
+                       top_p=s.plot.plot_top_p, repetition_penalty=s.plot.plot_repetition_penalty,
+                       no_repeat_ngram_size=s.plot.plot_no_repeat_ngram_size, stop=())
         options.update({k: v for k, v in gen_overrides.items() if v is not None})
-        return opening, render_plot_prompt(self.tokenizer, opening, genre, s), options
+        generator = self.plot_model()
+        return generator, opening, render_plot_prompt(generator.tokenizer, opening, genre, s), options
 
     # ------------------------------------------------------------ public
 
@@ -320,10 +361,10 @@ class Pipeline:
             **gen_overrides: generation options; unset ones come from `settings.plot`.
 
         Returns:
-            The opening followed by the model's continuation (ValueError when the opening is empty).
+            The opening followed by the plot model's continuation (ValueError when the opening is empty).
         """
-        opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
-        return _join_plot(opening, self.generator.generate([rendered], **options)[0])
+        generator, opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
+        return _join_plot(opening, generator.generate([rendered], **options)[0])
 
     def plot_stream(self, prompt: str, genre: str | None = None, **gen_overrides) -> Iterator[str]:
         """`plot`, streamed. Arguments as in `plot`.
@@ -331,11 +372,15 @@ class Pipeline:
         Yields:
             The plot so far (opening + continuation) as tokens arrive; the last item equals `plot`'s result.
         """
-        opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
+        generator, opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
         continuation = ""
-        for delta in self.generator.stream(rendered, **options):
+        for delta in generator.stream(rendered, **options):
             continuation += delta
             yield _join_plot(opening, continuation)
+
+
+def _is_long(retrieval: Retrieval | None) -> bool:
+    return isinstance(retrieval, PlannedRetrieval) and retrieval.long
 
 
 def _template(retrieval: Retrieval | None) -> str | None:
@@ -373,7 +418,8 @@ def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: 
         need_index: False loads no index and no embedder (plain mode and plots only).
 
     Returns:
-        The Pipeline, its settings adjusted to a fine-tuned generator's prompt_settings.json if it has one.
+        The Pipeline, its settings adjusted to a fine-tuned generator's prompt_settings.json if it has one; plots
+        run on settings.models.plot_generator (loaded on the first plot), or on the answer generator without one.
 
     Raises:
         IndexLoadError: the index is missing, corrupt, or built by another embedder.
@@ -387,5 +433,7 @@ def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: 
         if Path(settings.models.planner).is_dir():  # no planner shipped or trained: hybrid retrieval answers
             planner, catalog = load_planner(settings, embedder), Catalog.open(index_dir)
     model, tokenizer, spec = load_generator(settings)
-    return Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
-                    generator_name=spec.name, planner=planner, catalog=catalog)
+    pipeline = Pipeline(index, embedder, model, tokenizer, trained_prompt_settings(settings, spec),
+                        generator_name=spec.name, planner=planner, catalog=catalog)
+    pipeline.use_plot_model(lambda: load_plot_generator(settings, model, tokenizer, spec))  # on the first plot
+    return pipeline

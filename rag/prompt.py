@@ -34,7 +34,7 @@ PLAIN_SYSTEM = (
     "You answer questions about movies. Reply with the answer alone, as briefly as possible, "
     "without a sentence or explanation. When several answers fit, list them all, separated by commas."
 )
-PLOT_SYSTEM = "You are a screenwriter. Continue the movie plot you are given, in the same style, in a few sentences."
+PLOT_SYSTEM = "You write movie plot summaries. Continue the plot in the same style, as plain prose."
 
 # Demonstrations for chat models (fictional films, so no real fact is taught by them). They sit in
 # the fixed prompt prefix, whose KV cache is computed once, so they cost no prefill time per question.
@@ -170,12 +170,16 @@ def render_plain_prompt(tokenizer, question: str, settings: Settings) -> str:
 
 
 def render_plot_prompt(tokenizer, prompt: str, genre: str | None, settings: Settings) -> str:
-    """A plot opening the model continues; the generated text follows the opening directly."""
+    """A plot opening the model continues; the generated text follows the opening directly.
+
+    The plot adapter is trained on exactly this format (training.lm_data). Chat models are asked to continue a plot
+    (of the genre, if any) and their turn starts with the opening, which so appears once (a short prompt is cheaper
+    to train on); base models get the genre line, then the opening."""
     clean = strip_special_tokens(tokenizer, prompt)
     opening = truncate_tokens(tokenizer, clean, settings.prompt.max_prompt_tokens // 2)
     genre = strip_special_tokens(tokenizer, genre or "")[:40]
     if is_chat_model(tokenizer):
-        ask = f"Continue this {genre + ' ' if genre else ''}movie plot: {opening}"
+        ask = (f"Genre: {genre}\n" if genre else "") + "Continue this movie plot."
         return _chat(tokenizer, PLOT_SYSTEM, [], ask, prefill=opening)
     return f"Genre: {genre}\nPlot: {opening}" if genre else f"Plot: {opening}"
 

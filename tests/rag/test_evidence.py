@@ -36,6 +36,9 @@ PLANS = {
     "Who directed Top Gun: Maverick?": ('lookup film:"Top Gun: Maverick" > director', 0.97),
     "Which is older, Scarface 1932 or Inception?": ('argmin film:"Scarface" (1932), film:"Inception" > year', 0.9),
     "Who wrote Jaws?": ('lookup film:"Jaws" > writer', 0.2),  # unsure: the retriever answers
+    "Tell me about Jaws": ('describe film:"Jaws"', 0.95),
+    "films like Inception": ('recommend film:"Inception"', 0.95),
+    "which film has a shark hunted by a police chief?": ("identify", 0.95),
 }
 
 
@@ -148,3 +151,30 @@ def test_an_unsure_plan_about_a_film_nothing_links_to_says_it_is_absent(planned)
     assert absent.text == "Decision to Leave is not in the catalog." and absent.abstained
     # an unsure plan about a film the catalog holds still takes the hybrid retrieval path
     assert not planned.ask("Who wrote Jaws?").plan["executed"]
+
+
+@pytest.mark.parametrize(("question", "first_item", "long"), [
+    ("Tell me about Jaws", "Jaws (1975)", True),
+    ("films like Inception", "The Dark Knight (2008)", True),
+    ("which film has a shark hunted by a police chief?", "Jaws (1975)", False),
+])
+def test_open_operations_answer_from_their_evidence(planned, monkeypatch, question, first_item, long):
+    calls = []
+    generate = planned.generator.generate
+    monkeypatch.setattr(planned.generator, "generate", lambda prompts, **o: calls.append(o) or generate(prompts, **o))
+    answer = planned.ask(question)
+    assert answer.plan["executed"] and answer.items[0] == first_item and not answer.abstained
+    assert {s.stage for s in answer.sources} == {Stage.PLAN}
+    # the tiny generator's words are not grounded: the answer written from the data stands in
+    assert answer.written_by == "template" and answer.text.startswith(first_item if not long else answer.text[:5])
+    assert (calls[0].get("stop") == ("\n\n",)) is long  # descriptions and lists do not stop at a newline
+
+
+def test_a_grounded_open_answer_is_kept(planned):
+    retrieval = _planned_retrieval(planned, "Tell me about Jaws")
+    written = retrieval.fallback
+    assert retrieval.states(written)  # the data's own description passes its check
+    assert not retrieval.states("Jaws (1975) is a thriller film directed by Steven Spielberg.")  # no plot sentence
+    assert not retrieval.states(written.replace("Robert Shaw", "Sean Connery"))  # an invented name
+    films = _planned_retrieval(planned, "films like Inception")
+    assert films.states(films.fallback) and not films.states("Films like Inception (2010): Jaws (1975).")
