@@ -21,12 +21,16 @@ from core.flags import add_settings_flags, run_command, settings_from_args
 from core.models import resolve_generator
 from rag.ui import PREVIEW_COLUMNS, Demo
 
-EXAMPLES = [  # answerable from data/sample_movies.csv
-    "Who directed Jaws?",
-    "Who starred in The Godfather?",
-    "What year was Inception released?",
-    "What genre is Alien?",
-]
+EXAMPLES = {  # one question per capability, answered from the shipped catalog (data/)
+    "Fact": "Who directed Inception?",
+    "Plot": "What's the film where a thief plants an idea in someone's dreams?",
+    "Count": "How many films did Stanley Kubrick direct?",
+    "Comparison": "Which is longer, Titanic or Avatar?",
+    "Two hops": "Who directed the films that Harrison Ford starred in?",
+    "Describe": "Tell me about Parasite",
+    "Recommend": "Films like Alien",
+}
+FOLLOW_UP = {"Follow-up 1/2": "Who directed Blade Runner?", "Follow-up 2/2": "and who wrote it?"}  # asked in turn
 
 CSS = """
 .source { margin: 0 0 .8em 0; }
@@ -84,11 +88,14 @@ def _ask_tab(demo: Demo, genres: list[str]):
         textbox=question_box,
         additional_inputs=[k, temperature, top_p, max_new, year_from, year_to, genre_filter],
         additional_inputs_accordion=gr.Accordion("Settings and filters", open=False, render=False),
-        examples=[[q] for q in EXAMPLES],
+        examples=[[q] for q in EXAMPLES.values()],
+        example_labels=[f"{what}: {q}" for what, q in EXAMPLES.items()],
         api_name="ask",
         fill_height=False,
     )
-    gr.Examples(EXAMPLES, inputs=question_box, label="Example questions (click, then press Enter)")
+    shown = {**EXAMPLES, **FOLLOW_UP}
+    gr.Examples(list(shown.values()), inputs=question_box, example_labels=[f"{what}: {q}" for what, q in shown.items()],
+                label="Example questions (click, then press Enter; ask the follow-up pair in turn)")
     return genre_filter
 
 
@@ -100,7 +107,7 @@ def _compare_tab(demo: Demo) -> None:
                 "(plain), greedy decoding, with each one's latency.")
     question = gr.Textbox(label="Question", placeholder="Who directed Jaws?", elem_id="compare-question")
     compare_btn = gr.Button("Compare", variant="primary", elem_id="compare-btn")
-    gr.Examples(EXAMPLES, inputs=question)
+    gr.Examples(list(EXAMPLES.values()), inputs=question)
     with gr.Row(equal_height=True):
         with gr.Column():
             gr.Markdown("### RAG")

@@ -16,7 +16,7 @@ from rag.plan import EntityKind, Plan
 
 PLOT_WORDS = 45  # words of plot in the written description (whole sentences; at least the first one)
 PLOT_SENTENCES = 2  # sentences of plot at most
-PLOT_CHUNKS = 2  # plot chunks in the evidence
+PLOT_CHUNKS = 1  # plot chunks in the evidence (the written description uses the opening only)
 STARS = 3  # cast members named
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“'(])")
 

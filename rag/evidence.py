@@ -96,10 +96,11 @@ class PlannedRetrieval(Retrieval):
         evidence = [f.text for f in self.execution.facts]
         if not text.strip() or unsupported_claims(text, evidence):
             return False
-        said = f" {normalize(text)} "
-        named = [a for a in self.execution.answers if f" {normalize(_title(a))} " in said]
+        named = self._named(text)
         if self.plan.op == Op.RECOMMEND:
             return len(named) >= min(3, len(self.execution.answers))
+        if self.plan.op == Op.IDENTIFY:  # any film whose plot was shown: the generator may read it better
+            return bool(named)
         if not named or named[0] != self.execution.answers[0]:
             return False
         if self.plan.op == Op.DESCRIBE:
@@ -111,13 +112,21 @@ class PlannedRetrieval(Retrieval):
         """The computed answers a generated text states, in its order: a lookup's items mapped to the catalog's own
         values ("6.1/10" → "6.1"), the films an open answer names, else the whole computed result."""
         if self.plan.op in OPEN_OPS:
-            said = f" {normalize(text)} "
-            named = [a for a in self.execution.answers if f" {normalize(_title(a))} " in said]
-            return sorted(named, key=lambda a: said.find(f" {normalize(_title(a))} "))
+            return self._named(text)
         if self.plan.op != Op.LOOKUP:
             return list(self.execution.answers)
         found = (self._matching(item) for item in split_answer(text))
         return list(dict.fromkeys(a for a in found if a is not None))
+
+    def _named(self, text: str) -> list[str]:
+        """The films of an open answer's result (for identify: every film whose plot was shown) that `text`
+        names, in its order."""
+        films = list(self.execution.answers)
+        if self.plan.op == Op.IDENTIFY:
+            films += [f"{f.title} ({f.year})" if f.year else f.title for f in self.execution.facts]
+        said = f" {normalize(text)} "
+        named = {f: said.find(f" {normalize(_title(f))} ") for f in dict.fromkeys(films)}
+        return sorted((f for f, at in named.items() if at >= 0), key=named.get)
 
     def _matching(self, item: str) -> str | None:
         """The computed answer an answer item names (the same words, or followed by a unit or year), if any."""

@@ -55,11 +55,16 @@ def highlight(text: str, span: tuple[int, int] | None) -> str:
     return f"{html.escape(text[:lo])}<mark>{html.escape(text[lo:hi])}</mark>{html.escape(text[hi:])}"
 
 
+_ROUTES = {"identify": "searched the plot passages", "describe": "read the film's card and plot",
+           "recommend": "ranked films that share people, topics or plot"}  # how an open operation ran
+
+
 def render_plan(plan: dict | None) -> str:
     """The question's plan and how it ran, as an HTML block above the sources (escaped like every text)."""
     if not plan:
         return ""
-    route = "ran exactly on the catalog" if plan.get("executed") else "answered by retrieval (planner unsure)"
+    route = _ROUTES.get(plan.get("op"), "ran exactly on the catalog") if plan.get("executed") \
+        else "answered by retrieval (planner unsure)"
     steps = "".join(f"<li>{html.escape(step)}</li>" for step in plan.get("steps") or [])
     return (f'<div class="source"><div><b>Plan</b> <code>{html.escape(plan["text"])}</code> &middot; '
             f'confidence {plan["confidence"]:.2f} &middot; {route}</div>' + (f"<ul>{steps}</ul>" if steps else "")

@@ -38,6 +38,7 @@ class PlanDataConfig:
     catalogs: list[str] = field(default_factory=lambda: list(TRAINING_CATALOGS))  # under shared_data, or paths
     shared_data: str = str(SHARED)  # folder with catalogs/, wikimovies/ and metaqa/ (dev files only are read)
     per_label: int = 150  # questions per label from dev template groups (training + validation)
+    open_per_label: int = 600  # the same for describe, identify, recommend and off-topic (one label, many phrasings)
     test_per_label: int = 40  # questions per label from held-out test template groups
     test_share: float = 0.2  # share of each template family's groups held out for test
     eval_per_type: int = 60  # evaluation questions with gold answers per type and split
@@ -72,7 +73,8 @@ def write_plan_data(config: PlanDataConfig, out_dir: str | Path, settings: Setti
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pools = Pools(load_movies(config, settings))
-    questions, split_of = generate(pools, config.per_label, config.test_per_label, config.test_share, config.seed)
+    questions, split_of = generate(pools, config.per_label, config.test_per_label, config.test_share, config.seed,
+                                  config.open_per_label)
     report: dict = {"config": asdict(config), "films": len(pools.films), "labels": len({q["label"] for q in questions}),
                     "groups": dict(Counter(split_of.values())), "test_groups": sorted(g for g, s in split_of.items()
                                                                                      if s == "test")}

@@ -262,9 +262,13 @@ def _expect_value(rel, slots: dict, pools: Pools) -> Entity | None:
     return None
 
 
+OPEN_LABELS = ("describe", "identify", "recommend", "off_topic")  # one label each, many phrasings
+
+
 def generate(pools: Pools, per_label: int, test_per_label: int, test_share: float = 0.2,
-             seed: int = 42) -> tuple[list[dict], dict[str, str]]:
-    """Questions for every label: per_label from dev groups, test_per_label from test groups.
+             seed: int = 42, open_per_label: int | None = None) -> tuple[list[dict], dict[str, str]]:
+    """Questions for every label: per_label from dev groups (open_per_label for the labels of OPEN_LABELS, whose
+    one label covers many phrasings), test_per_label from test groups.
 
     Returns:
         The questions (label, gold plan, entity spans, constraints, group, split) and the group → split map.
@@ -276,8 +280,9 @@ def generate(pools: Pools, per_label: int, test_per_label: int, test_share: floa
         by_key[(t.label, split_of[t.group])].append(t)
     rng = random.Random(seed)
     out = []
-    for (_label, split), ts in sorted(by_key.items()):
-        for _ in range(per_label if split == "dev" else test_per_label):
+    for (label, split), ts in sorted(by_key.items()):
+        dev_n = open_per_label if open_per_label and label.split()[0] in OPEN_LABELS else per_label
+        for _ in range(dev_n if split == "dev" else test_per_label):
             item = make_question(rng.choice(ts), pools, rng, split)
             out.append(item)
     return out, split_of

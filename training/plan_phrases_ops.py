@@ -255,6 +255,9 @@ RECOMMEND = [
     ["what should i watch after {film}", "what to watch (next |)after {film}"],
     ["(any|some) (films|movies) similar to {film}", "anything like {film}"],
     ["what are some (films|movies) (like|similar to) {film}", "give me (films|movies) in the same vein as {film}"],
+    ["(a|any|some) {G}(films|movies|one|) like {film}{C}",
+     "(recommend|suggest) (a|some) {G}(film|movie|films|movies) like {film}{C}"],
+    ["something like {film}{C}", "(films|movies) like {film} but (older|newer|more recent|earlier)"],
     ["(recommend|suggest) (me |)a (good |){G}(film|movie){C}", "what {G}(film|movie){C} should i watch"],
     ["i('m| am) in the mood for a {G}(film|movie){C}, any ideas", "any good {G}(films|movies){C} to watch tonight"],
 ]

@@ -178,3 +178,11 @@ def test_a_grounded_open_answer_is_kept(planned):
     assert not retrieval.states(written.replace("Robert Shaw", "Sean Connery"))  # an invented name
     films = _planned_retrieval(planned, "films like Inception")
     assert films.states(films.fallback) and not films.states("Films like Inception (2010): Jaws (1975).")
+
+
+def test_identify_accepts_any_film_whose_plot_was_shown(planned):
+    retrieval = _planned_retrieval(planned, "which film has a shark hunted by a police chief?")
+    second = retrieval.execution.facts[1]
+    assert retrieval.states(f"{second.title} ({second.year})") and retrieval.stated_answers(second.title) == [
+        f"{second.title} ({second.year})"]
+    assert not retrieval.states("Vertigo (1958)")  # a film the search did not show
