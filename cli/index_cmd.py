@@ -1,5 +1,5 @@
-"""`index build|add|info|pack|unpack`: build, extend and inspect movie indexes (index.build, index.store), and
-pack one into the compact shippable form or unpack it again (index.pack)."""
+"""`index build|add|info|verify|pack|unpack`: build, extend, inspect and check movie indexes (index.build,
+index.store, index.verify), and pack one into the compact shippable form or unpack it again (index.pack)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ from index.build import add_to_index, build_index
 from index.formats import FORMAT_NAMES
 from index.pack import pack_index, unpack_index
 from index.store import read_manifest
+from index.verify import summary_line, verify_index
 
 BUILD_FIELDS = ("embedder", "embed_batch_size", "hnsw", "plot_chunk_words", "person_card_films", "tag_cards",
                 "max_field_chars", "progress")
@@ -33,6 +34,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser("info", help="print an index's manifest as JSON")
     info.add_argument("index_dir", metavar="DIR")
     info.set_defaults(run=run_info)
+    verify = sub.add_parser("verify", help="check an index: every file loads, hashes and counts match its manifest",
+                            description="Check an index folder: every file present with the size and sha256 its "
+                                        "manifest lists, the manifest unedited, every file loadable, counts, dims and "
+                                        "ids agreeing. Exit 0 with a summary line, or 2 with `error: <file>: <what>`.")
+    verify.add_argument("index_dir", metavar="DIR")
+    verify.add_argument("--json", action="store_true", help="print the summary as JSON")
+    verify.set_defaults(run=run_verify)
     pack = sub.add_parser("pack", help="write an index's compact pack (int8 vectors + the names of its catalogs)",
                           description="Write the compact pack of an index built from local catalog files: int8 "
                                       "vectors keyed by passage hash, and the catalogs' paths relative to --out.")
@@ -86,6 +94,11 @@ def run_add(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     print(json.dumps(read_manifest(args.index_dir), indent=2, ensure_ascii=False))
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    report = verify_index(args.index_dir)
+    return _print(report, args.json, summary_line(report))
 
 
 def run_pack(args: argparse.Namespace) -> int:

@@ -27,6 +27,10 @@ class IndexLoadError(MovieRagError, RuntimeError):
     """An index folder is missing, corrupt, or was built with another embedder."""
 
 
+class IndexWriteError(MovieRagError, OSError):
+    """An index folder cannot be written (a full disk, an I/O error); the message says whether the old one is kept."""
+
+
 class ModelUnavailable(MovieRagError, RuntimeError):
     """A model could not be found or loaded; the message says what to do."""
 

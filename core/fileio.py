@@ -8,6 +8,7 @@ kernel drops the lock when the writer dies, so what a dead writer left behind is
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import secrets
 import shutil
@@ -22,6 +23,7 @@ _STAGING = ".tmp-"  # ".<name>.tmp-<random>": a folder being written, and "<that
 _OLD = ".old-"  # ".<name>.old-<random>": the previous version during a two-rename replace
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
+_UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}  # no renameat2 exchange here
 
 
 def fsync_path(path: str | Path) -> None:
@@ -52,14 +54,20 @@ def writer_lock(target: str | Path) -> FileLock:
 
 
 def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported (OSError on a real
+    failure, e.g. EIO, with nothing swapped)."""
     if sys.platform != "linux":
         return False
     try:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def replace_dir(src: str | Path, dst: str | Path, keep_existing: bool = False) -> bool:
@@ -79,7 +87,11 @@ def replace_dir(src: str | Path, dst: str | Path, keep_existing: bool = False) -
         else:
             old = dst.parent / f".{dst.name}{_OLD}{secrets.token_hex(4)}"
             os.rename(dst, old)
-            os.rename(src, dst)
+            try:
+                os.rename(src, dst)
+            except OSError:
+                os.rename(old, dst)  # put the previous version back before reporting the failure
+                raise
             shutil.rmtree(old, ignore_errors=True)
     else:
         try:
@@ -141,8 +153,8 @@ def staging_dir(target: str | Path) -> Iterator[Path]:
     clean_stale(target)
     folder = target.parent / f".{target.name}{_STAGING}{secrets.token_hex(6)}"
     with FileLock(_lock_file(folder)):
-        folder.mkdir()  # mode 0777 minus umask, as readable as any other folder (mkdtemp would make it 0700)
         try:
+            folder.mkdir()  # mode 0777 minus umask, as readable as any other folder (mkdtemp would make it 0700)
             yield folder
         finally:
             shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 
 from core import models  # module attribute: tests replace models.load_embedder
 from core.config import Settings
-from core.errors import CatalogError, IndexLoadError
+from core.errors import CatalogError, IndexLoadError, IndexWriteError
 from core.fileio import replace_dir, staging_dir, writer_lock
 from core.records import Movie, Passage
 from index.formats import merge_movies
@@ -67,13 +68,58 @@ def embed_texts(embedder, texts: list[str], settings: Settings, on_progress: Pro
 # ---------------------------------------------------------------- writing
 
 def write_index(index: MovieIndex, movies: list[Movie], out_dir: str | Path) -> None:
-    """Save into a staging folder beside `out_dir`, then swap it in atomically (core.fileio)."""
+    """Save into a staging folder beside `out_dir`, then swap it in atomically (core.fileio).
+
+    Raises:
+        IndexLoadError: out_dir exists and is not a folder.
+        IndexWriteError: a write failed (a full disk, an I/O error); one line that says whether out_dir still holds
+            the previous index (it does unless the failure came after the swap).
+    """
     target = Path(out_dir).absolute()
     if target.exists() and not target.is_dir():
         raise IndexLoadError(f"{out_dir}: exists and is not a folder")
-    with staging_dir(target) as tmp:
-        save_index(index, movies, tmp)
-        replace_dir(tmp, target)
+    before = _identity(target)
+    try:
+        with staging_dir(target) as tmp:
+            save_index(index, movies, tmp)
+            replace_dir(tmp, target)
+    except OSError as exc:
+        after = _identity(target)
+        if after == before:
+            outcome = "the previous index is unchanged" if before else "no index was written"
+        elif after is None:  # a two-rename swap cut between its renames (core.fileio.recover_dir)
+            outcome = "the previous index was moved aside and is put back when it is next loaded"
+        else:
+            outcome = "the new index is in place but may not be on disk yet"
+        raise IndexWriteError(f"{out_dir}: cannot write the index ({_why(exc)}); {outcome}") from exc
+
+
+def _identity(folder: Path) -> int | None:
+    """The folder's inode: the swap replaces it, so an unchanged inode means an untouched index."""
+    try:
+        return folder.stat().st_ino
+    except OSError:
+        return None
+
+
+def _why(exc: OSError) -> str:
+    """"<file>: <reason>": which write failed (the file name: its folder was a staging folder) and why."""
+    where = f"{Path(exc.filename).name}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
+@contextmanager
+def _writer(target: str | Path) -> Iterator[None]:
+    """The index's writer lock (core.fileio.writer_lock); a lock file that cannot be created is a one-line error."""
+    try:
+        lock = writer_lock(target)
+        lock.acquire()
+    except OSError as exc:
+        raise IndexWriteError(f"{target}: cannot take the writer lock ({_why(exc)}); the index is unchanged") from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # ---------------------------------------------------------------- manifest
@@ -145,7 +191,7 @@ def build_index(sources: list[str], out_dir: str, settings: Settings, format: st
     passages = build_passages(movies, settings)
     if embedder is None:
         embedder = models.load_embedder(settings)
-    with writer_lock(out_dir):
+    with _writer(out_dir):
         embed_start = time.perf_counter()
         vectors = embed_texts(embedder, [p.text for p in passages], settings, on_progress)
         embed_s = time.perf_counter() - embed_start
@@ -210,7 +256,7 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
     if not sources:
         raise CatalogError("no catalog sources given")
     read_manifest(target)  # a clear error for a missing index before anything else
-    with writer_lock(target):
+    with _writer(target):
         old = load_index(target, settings)
         old_movies = load_movies(target)
         reads = read_catalogs(list(sources), settings, format, known=old_movies)
@@ -225,8 +271,8 @@ def add_to_index(index_dir: str, sources: list[str], settings: Settings, format:
             if embedder is None:
                 embedder = models.load_embedder(settings)
             if embedding_dim(embedder) != vectors.shape[1]:
-                raise IndexLoadError(f"{index_dir}: index has dim {vectors.shape[1]}, "
-                                     f"embedder makes {embedding_dim(embedder)}")
+                raise IndexLoadError(f"{index_dir}: index vectors have dim {vectors.shape[1]}, the embedder makes "
+                                     f"dim {embedding_dim(embedder)}; rebuild the index with this embedder")
             vectors[todo] = embed_texts(embedder, [passages[i].text for i in todo], settings, on_progress)
         elif on_progress:
             on_progress(0, 0)

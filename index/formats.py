@@ -23,9 +23,17 @@ _CITATION = re.compile(r"\[(?:\d+|[a-z]|citation needed|note \d+)\]", re.IGNOREC
 _SPACE = re.compile(r"\s+")
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _SHORT_YEAR = re.compile(r"^\d{1,2}[-/ ][A-Za-z]{3}[-/ ](\d{2})$")  # 12-Jun-98
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _NULLS = frozenset({"", "nan", "none", "null", "n/a", "na", "-", "--", "unknown", "?", "nat", "not available"})
 _MAX_YEAR = date.today().year + 2
+_MAX_RUNTIME_MIN = 100_000  # minutes; the longest films run for days, not months
+_MAX_VOTES = 10**12  # more votes than people is a broken cell
+# C0/C1 control characters (whitespace kept: it is collapsed below) and the bidi embeddings, overrides and isolates
+# that can make text display in another order than it is stored
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")  # terminal escapes
+_CHAT_TOKEN = re.compile(r"<\|[\w.-]{1,40}\|>")  # chat-template tokens (<|im_start|>, <|endoftext|>) are no movie text
+_INVISIBLE = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0xA0),
+                            *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 LANGUAGES = {  # ISO 639-1 codes used by TMDB → names (others are kept as given)
     "en": "English", "fr": "French", "es": "Spanish", "de": "German", "it": "Italian", "ja": "Japanese",
@@ -38,12 +46,18 @@ LANGUAGES = {  # ISO 639-1 codes used by TMDB → names (others are kept as give
 
 
 def clean_text(value) -> str:
-    """One-line text: HTML entities decoded, `[n]` citation marks removed, whitespace collapsed."""
+    """One-line text: HTML entities decoded, `[n]` citation marks removed, terminal escapes, chat-template tokens,
+    control and bidi-override characters dropped, whitespace collapsed."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = str(value)
     if "&" in text:
         text = html.unescape(text)
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "<|" in text:
+        text = _CHAT_TOKEN.sub(" ", text)
+    text = text.translate(_INVISIBLE)
     if "[" in text:
         text = _CITATION.sub("", text)
     return _SPACE.sub(" ", text).strip()
@@ -84,7 +98,7 @@ def parse_year(value) -> int | None:
     """Year from 1994, "1994", "2021-12-15", "Jun 12 1998", "12-Jun-98"; None when absent.
     Two-digit-year mistakes that land in the future (vega's "Dec 31 2046") are moved back a century."""
     text = clean_text(value)
-    if is_null(text):
+    if is_null(text) or text.startswith("-"):  # "-1975" is no release year
         return None
     match = _YEAR.search(text)
     if match:
@@ -104,7 +118,8 @@ def parse_number(value) -> float | None:
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return None if isinstance(value, float) and math.isnan(value) else float(value)
+        number = float(value) if abs(value) < 1e300 else math.inf
+        return number if math.isfinite(number) else None
     text = clean_text(value).replace(",", "").replace("$", "")
     if is_null(text):
         return None
@@ -112,12 +127,16 @@ def parse_number(value) -> float | None:
     if hours:
         return float(int(hours.group(1)) * 60 + int(hours.group(2) or 0))
     match = _NUMBER.search(text)
-    return float(match.group()) if match else None
+    number = float(match.group()) if match else None
+    return number if number is not None and math.isfinite(number) else None
 
 
-def parse_int(value) -> int | None:
+def parse_int(value, low: int | None = None, high: int | None = None) -> int | None:
+    """A whole number, or None when absent or outside [low, high] (a negative runtime, a 10^30 vote count)."""
     number = parse_number(value)
-    return int(round(number)) if number is not None else None
+    if number is None or (low is not None and number < low) or (high is not None and number > high):
+        return None
+    return int(round(number))
 
 
 def parse_rating(value) -> float | None:
@@ -261,10 +280,16 @@ def _extra_value(value, kind: str) -> str | None:
     return None if is_null(text) else text
 
 
-def _drop_bad_rows(df: pd.DataFrame, max_field_chars: int, skipped: Counter) -> pd.DataFrame:
-    """Columns renamed to column_key(); exact duplicate rows and rows with an oversized field dropped (counted)."""
-    df = df.rename(columns={c: column_key(c) for c in df.columns})
-    df = df.loc[:, ~df.columns.duplicated()]
+def _drop_bad_rows(df: pd.DataFrame, fmt: Format, max_field_chars: int, skipped: Counter) -> pd.DataFrame:
+    """The columns `fmt` reads, renamed to column_key() (a 20,000-column file costs no more than its few useful
+    columns); exact duplicate rows and rows with an oversized field dropped (counted)."""
+    used = {c for columns in fmt.fields.values() for c in columns} | {column for column, _ in fmt.extras.values()}
+    first: dict[str, int] = {}  # column key → position of its first column (a repeated name keeps the first)
+    for position, name in enumerate(df.columns):
+        key = column_key(name)
+        if key in used and key not in first:
+            first[key] = position
+    df = df.iloc[:, list(first.values())].set_axis(list(first), axis=1)
     dup = df.astype(str).duplicated()
     if dup.any():
         skipped["duplicate row"] += int(dup.sum())
@@ -311,8 +336,8 @@ def _row_to_movie(row: dict, fmt: Format, getters: dict[str, list[str]], extras:
         language=language_name(first("language")),
         tags=split_list(first("tags"), fmt.list_sep),
         rating=parse_rating(first("rating")),
-        votes=parse_int(first("votes")),
-        runtime_min=parse_int(first("runtime_min")),
+        votes=parse_int(first("votes"), 0, _MAX_VOTES),
+        runtime_min=parse_int(first("runtime_min"), 1, _MAX_RUNTIME_MIN),
         plot=clean_text(first("plot")),
         source=source,
         extra={label: v for label, (col, kind) in extras.items() if (v := _extra_value(row[col], kind))},
@@ -326,7 +351,7 @@ def frame_to_movies(df: pd.DataFrame, fmt: Format, source: str,
     title and year are merged into one movie."""
     skipped: Counter = Counter()
     notes: Counter = Counter()
-    df = _drop_bad_rows(df, max_field_chars, skipped)
+    df = _drop_bad_rows(df, fmt, max_field_chars, skipped)
     cols = set(df.columns)
     getters = {name: [c for c in columns if c in cols] for name, columns in fmt.fields.items()}
     extras = {label: spec for label, spec in fmt.extras.items() if spec[0] in cols}

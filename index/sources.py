@@ -19,7 +19,7 @@ from core import models  # module attribute: tests replace models.hub_reachable
 from core.config import Settings
 from core.errors import CatalogError
 from core.records import Movie, key_text, movie_id
-from index.detect import decode, detect_text_format, read_bytes
+from index.detect import decode, detect_text_format, read_bytes, sniff_delimiter
 from index.formats import (
     FORMAT_NAMES,
     KB_RELATIONS,
@@ -54,26 +54,55 @@ class CatalogRead:
 # ---------------------------------------------------------------- readers
 
 def _csv_frame(text: str, path: str) -> tuple[pd.DataFrame, int]:
+    """The CSV as strings, split by its sniffed delimiter (, ; tab |); also the number of malformed lines skipped."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, on_bad_lines="warn", engine="c")
+            df = pd.read_csv(io.StringIO(text), sep=sniff_delimiter(text), dtype=str, keep_default_na=False,
+                             on_bad_lines="warn", engine="c")
         except pd.errors.EmptyDataError as exc:
             raise CatalogError(f"{path}: empty file") from exc
         except (pd.errors.ParserError, ValueError) as exc:
-            raise CatalogError(f"{path}: malformed CSV ({str(exc).splitlines()[-1].strip()})") from exc
+            raise CatalogError(f"{path}: malformed CSV ({str(exc).strip().splitlines()[-1].strip()})") from exc
     bad_lines = sum(str(w.message).count("Skipping line") for w in caught)
     return df, bad_lines
 
 
-def _json_frame(text: str, path: str) -> pd.DataFrame:
+def _cell(value, depth: int = 0):
+    """A JSON value as a table cell: scalars kept, a list joined with "|" (the list separator formats split on),
+    an object by its "name" or "title" (TMDB credits), anything nested deeper than two levels dropped."""
+    if isinstance(value, list):
+        items = [_cell(v, depth + 1) for v in value] if depth < 2 else []
+        return "|".join(str(v) for v in items if v is not None and str(v).strip()) or None
+    if isinstance(value, dict):
+        named = next((value[k] for k in ("name", "title") if k in value), None)
+        return None if depth >= 2 or isinstance(named, (list, dict)) else named
+    return value
+
+
+def _json_values(text: str, path: str):
+    """The parsed JSON document, or the list of JSON Lines values; one-line CatalogError otherwise."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        try:  # JSON lines
-            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return json.loads(text)
+    except RecursionError:
+        raise CatalogError(f"{path}: invalid JSON (nested too deeply to be a movie catalog)") from None
+    except json.JSONDecodeError as whole:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) < 2 or not lines[0][1].lstrip().startswith("{"):
+            raise CatalogError(f"{path}: invalid JSON ({whole.msg} at line {whole.lineno})") from None
+    values = []
+    for n, line in lines:  # JSON Lines: one object per line
+        try:
+            values.append(json.loads(line))
+        except RecursionError:
+            raise CatalogError(f"{path}: invalid JSON (line {n} nested too deeply)") from None
         except json.JSONDecodeError as exc:
-            raise CatalogError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+            raise CatalogError(f"{path}: invalid JSON Lines ({exc.msg} at line {n})") from None
+    return values
+
+
+def _json_frame(text: str, path: str) -> pd.DataFrame:
+    data = _json_values(text, path)
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         data = lists[0] if len(lists) == 1 else [data]
@@ -81,7 +110,8 @@ def _json_frame(text: str, path: str) -> pd.DataFrame:
         raise CatalogError(f"{path}: JSON must be an array of movie objects")
     if not data:
         raise CatalogError(f"{path}: JSON array is empty, no movies")
-    return pd.DataFrame.from_records(data)
+    # object dtype: a title 1776 next to a null title must stay 1776, not become the float 1776.0
+    return pd.DataFrame([{str(k): _cell(v) for k, v in r.items()} for r in data], dtype=object)
 
 
 def _read_table(df: pd.DataFrame, fmt_name: str, path: str, source: str, settings: Settings,
@@ -217,6 +247,20 @@ def read_catalog(path: str, settings: Settings, format: str | None = None) -> Ca
         CatalogError: the file is missing, unreadable, of an unknown format, or holds no usable rows (one line).
     """
     path = str(path)
+    try:
+        return _read_catalog(path, settings, format)
+    except CatalogError as exc:
+        if str(exc).isprintable():
+            raise
+        raise CatalogError(printable(str(exc))) from exc  # a file name with a newline or escape stays one line
+
+
+def printable(text: str) -> str:
+    """`text` with non-printable characters (newlines, escapes, bidi controls) written as Python escapes."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _read_catalog(path: str, settings: Settings, format: str | None) -> CatalogRead:
     if format is not None and format not in FORMAT_NAMES:
         raise CatalogError(f"{path}: unknown format '{format}' (choose from {', '.join(FORMAT_NAMES)})")
     if path.startswith("hf:") or format == "hf":

@@ -1,8 +1,12 @@
 """The searchable index: passages + FAISS (dense) + bm25s (sparse), and its on-disk form (save_index, load_index)."""
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
-from collections.abc import Iterator
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import bm25s
@@ -94,7 +98,9 @@ class MovieIndex:
 
 # ---------------------------------------------------------------- persistence
 # Layout of an index folder (no pickle anywhere):
-#   manifest.json     embedder name + hash, dim, counts, sources with hashes, schema, build time, versions, file sizes
+#   manifest.json     embedder name + hash, dim, counts, sources with hashes, schema, build time, versions, the
+#                     size ("files") and sha256 ("sha256") of every other file, and its own checksum
+#                     ("manifest_sha256"); sizes are checked on every load, hashes by `index verify` (index.verify)
 #   passages.parquet  one row per passage (row i = FAISS id i = BM25 doc i)
 #   movies.parquet    the Movie records, so `add` can rebuild person/tag cards across old and new movies;
 #                     with edges.parquet, the catalog store that index.catalog answers exact queries from
@@ -106,6 +112,7 @@ class MovieIndex:
 #                     (indexes from before bm25s.Tokenizer load too: they hold the same tokens under other ids)
 
 SCHEMA_VERSION = 1
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG)  # named in faiss's messages
 MANIFEST = "manifest.json"
 DATA_FILES = ("passages.parquet", "movies.parquet", "edges.parquet", "vectors.npy", "faiss.index")
 
@@ -218,16 +225,55 @@ def save_index(index: MovieIndex, movies: list[Movie], folder: str | Path) -> No
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    passages_frame(index.passages).to_parquet(folder / "passages.parquet", index=False)
-    movies_frame(movies).to_parquet(folder / "movies.parquet", index=False)
-    edges_frame(movies).to_parquet(folder / "edges.parquet", index=False)
-    np.save(folder / "vectors.npy", index.vectors, allow_pickle=False)
-    faiss.write_index(index.faiss, str(folder / "faiss.index"))
-    index.bm25.save(str(folder / "bm25"), allow_pickle=False, show_progress=False)
-    files = {name: (folder / name).stat().st_size for name in DATA_FILES}
-    files.update({f"bm25/{f.name}": f.stat().st_size for f in sorted((folder / "bm25").iterdir())})
-    index.manifest["files"] = files
-    (folder / MANIFEST).write_text(json.dumps(index.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    writes = {
+        "passages.parquet": lambda path: passages_frame(index.passages).to_parquet(path, index=False),
+        "movies.parquet": lambda path: movies_frame(movies).to_parquet(path, index=False),
+        "edges.parquet": lambda path: edges_frame(movies).to_parquet(path, index=False),
+        "vectors.npy": lambda path: np.save(path, index.vectors, allow_pickle=False),
+        "faiss.index": lambda path: faiss.write_index(index.faiss, str(path)),
+        "bm25": lambda path: index.bm25.save(str(path), allow_pickle=False, show_progress=False),
+    }
+    for name, write in writes.items():
+        _write(folder / name, write)
+    names = [*DATA_FILES, *(f"bm25/{f.name}" for f in sorted((folder / "bm25").iterdir()))]
+    index.manifest["files"] = {name: (folder / name).stat().st_size for name in names}
+    index.manifest["sha256"] = {name: file_sha256(folder / name) for name in names}
+    index.manifest["manifest_sha256"] = manifest_checksum(index.manifest)
+    text = json.dumps(index.manifest, indent=2, ensure_ascii=False) + "\n"
+    _write(folder / MANIFEST, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write one file (or the bm25 folder). A failure becomes an OSError naming it, with the reason the disk gave
+    (faiss reports a full disk as a RuntimeError, numpy as a short write without an errno) and the space left."""
+    try:
+        write(path)
+    except (OSError, RuntimeError) as exc:
+        code = getattr(exc, "errno", None) or next((c for c in _DISK_ERRORS if os.strerror(c) in str(exc)), None)
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            free = None
+        if code is None and free == 0:  # a short write on a full disk
+            code = errno.ENOSPC
+        reason = os.strerror(code) if code else first_line(exc, path)
+        if free is not None:
+            reason += f", {free / 1e6:.1f} MB free on that disk"
+        raise OSError(code or errno.EIO, reason, str(path)) from exc
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_checksum(manifest: dict) -> str:
+    """sha256 of the manifest's content without its own checksum: an edit after the build shows (index verify)."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def read_manifest(index_dir: str | Path) -> dict:
@@ -244,18 +290,22 @@ def read_manifest(index_dir: str | Path) -> dict:
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexLoadError(f"{index_dir}: corrupt {MANIFEST} ({exc})") from exc
+        raise IndexLoadError(f"{folder / MANIFEST}: corrupt manifest.json ({exc}); rebuild the index") from exc
     if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
         found = manifest.get("schema_version") if isinstance(manifest, dict) else None
         raise IndexLoadError(f"{index_dir}: index schema version {found}, expected {SCHEMA_VERSION}; "
                              f"rebuild the index")
-    for name, size in manifest.get("files", {}).items():
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise IndexLoadError(f"{folder / MANIFEST}: corrupt manifest.json (its files entry is not a mapping); "
+                             f"rebuild the index")
+    for name, size in files.items():
         path = folder / name
         if not path.is_file():
-            raise IndexLoadError(f"{index_dir}: corrupt index, {name} is missing")
+            raise IndexLoadError(f"{path}: corrupt index, {name} is missing; rebuild the index")
         if path.stat().st_size != size:
-            raise IndexLoadError(f"{index_dir}: corrupt index, {name} has {path.stat().st_size} bytes, "
-                                 f"manifest says {size}")
+            raise IndexLoadError(f"{path}: corrupt index, {name} has {path.stat().st_size} bytes, "
+                                 f"manifest says {size}; rebuild the index")
     return manifest
 
 
@@ -282,8 +332,8 @@ def load_movies(index_dir: str | Path) -> list[Movie]:
     try:
         return movies_from_frame(pd.read_parquet(Path(index_dir) / "movies.parquet"))
     except Exception as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else exc
-        raise IndexLoadError(f"{index_dir}: corrupt movies.parquet ({detail})") from exc
+        path = Path(index_dir) / "movies.parquet"
+        raise IndexLoadError(f"{path}: corrupt movies.parquet ({first_line(exc, path)})") from exc
 
 
 def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieIndex:
@@ -314,17 +364,33 @@ def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieInde
         current = "bm25"
         bm25 = bm25s.BM25.load(str(folder / current), allow_pickle=False, show_progress=False)
     except Exception as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IndexLoadError(f"{index_dir}: corrupt index file {current} ({detail})") from exc
-    n, dim = len(passages), manifest.get("dim")
-    num_docs = bm25.scores.get("num_docs") if isinstance(bm25.scores, dict) else None
+        path = folder / current
+        raise IndexLoadError(f"{path}: corrupt index file {current} ({first_line(exc, path)})") from exc
     if vectors.ndim != 2 or vectors.dtype != np.float32:
-        raise IndexLoadError(f"{index_dir}: corrupt index, vectors.npy is {vectors.dtype} {vectors.shape}")
-    if not (n == manifest.get("passages") == vectors.shape[0] == faiss_index.ntotal) or (num_docs not in (None, n)):
-        raise IndexLoadError(f"{index_dir}: corrupt index, counts disagree (manifest {manifest.get('passages')}, "
-                             f"passages {n}, vectors {vectors.shape[0]}, faiss {faiss_index.ntotal}, bm25 {num_docs})")
-    if not (dim == vectors.shape[1] == faiss_index.d):
-        raise IndexLoadError(f"{index_dir}: corrupt index, dims disagree (manifest {dim}, vectors {vectors.shape[1]}, "
-                             f"faiss {faiss_index.d})")
+        raise IndexLoadError(f"{folder / 'vectors.npy'}: corrupt index, vectors.npy is {vectors.dtype} {vectors.shape}")
+    num_docs = bm25.scores.get("num_docs") if isinstance(bm25.scores, dict) else None
+    counts = {"passages.parquet": len(passages), "vectors.npy": vectors.shape[0], "faiss.index": faiss_index.ntotal,
+              "bm25": num_docs if num_docs is not None else len(passages)}
+    _agree(folder, "passage counts", manifest.get("passages"), counts)
+    _agree(folder, "dims", manifest.get("dim"), {"vectors.npy": vectors.shape[1], "faiss.index": faiss_index.d})
     return MovieIndex(passages, vectors, manifest, faiss_index, bm25)
+
+
+def first_line(exc: BaseException, path: Path | None = None) -> str:
+    """The first line of an error's message (its type when empty), with `path` shortened to its file name."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line.replace(str(path), path.name) if path is not None else line
+
+
+def _agree(folder: Path, what: str, expected, found: dict[str, int]) -> None:
+    """IndexLoadError naming the file whose `what` (passage counts, dims) differs from the manifest's, or the manifest
+    itself when every file disagrees with it."""
+    odd = [name for name, n in found.items() if n != expected]
+    if not odd:
+        return
+    shown = ", ".join(f"{name} {n}" for name, n in found.items())
+    culprit = MANIFEST if len(odd) == len(found) else odd[0]
+    raise IndexLoadError(f"{folder / culprit}: corrupt index, {what} disagree (manifest {expected}, {shown}); "
+                         f"rebuild the index")
 

@@ -116,7 +116,7 @@ def _bad_sources(tmp: Path) -> dict[str, str]:
     files = {
         "empty": b"",
         "header_only": b"title,year,directors\n",
-        "wrong_delimiter": b"title;year\nJaws;1975\n",
+        "wrong_delimiter": b"title:year\nJaws:1975\n",  # , ; tab and | are sniffed; ':' is not a delimiter
         "no_title_column": b"colour,size\nred,3\n",
         "binary": os.urandom(4096),
         "only_huge_field": b"title,plot\nHuge," + b"x" * 10_000_000 + b"\n",

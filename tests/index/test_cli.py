@@ -73,3 +73,47 @@ def test_subprocess_help_and_error(tmp_path):
     result = run("build", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "idx"))
     assert result.returncode == 2 and result.stderr == f"error: {tmp_path / 'missing.csv'}: no such file\n"
     assert not (tmp_path / "idx").exists()
+
+
+# ---------------------------------------------------------------- an index of another embedder or schema
+
+def _edit_manifest(folder, **changes) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("change, phrase", [
+    ({"embedder": "some/other-model", "embedder_hash": "0123456789abcdef"}, "built with embedder 'some/other-model'"),
+    ({"schema_version": 2}, "index schema version 2, expected 1; rebuild the index"),
+    ({"schema_version": None}, "index schema version None, expected 1"),
+])
+def test_other_embedder_or_schema_refused_in_one_line(tmp_path, sample_csv, capsys, change, phrase):
+    out = tmp_path / "idx"
+    assert main(["build", str(sample_csv), "--out", str(out), "--no-progress"]) == 0
+    _edit_manifest(out, **change)
+    before = snapshot(out)
+    capsys.readouterr()
+    commands = [["add", str(out), str(sample_csv), "--no-progress"]]
+    if "schema_version" in change:  # info and verify read any embedder's index, but not another schema
+        commands += [["info", str(out)], ["verify", str(out)]]
+    for argv in commands:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {out}: ") and phrase in err and err.count("\n") == 1, err
+    assert snapshot(out) == before
+
+
+def test_embedder_of_another_size_refused(tmp_path, sample_csv, monkeypatch, capsys, movies):
+    out = tmp_path / "idx"
+    assert main(["build", str(sample_csv), "--out", str(out), "--no-progress"]) == 0
+    more = tmp_path / "more.csv"
+    more.write_text("title,year\nRan,1985\n")
+    before = snapshot(out)
+    monkeypatch.setattr("core.models.load_embedder", lambda *a, **k: FakeEmbedder(dim=8))
+    capsys.readouterr()
+    assert main(["add", str(out), str(more), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {out}: index vectors have dim 384, the embedder makes dim 8; rebuild the index with this " \
+                  f"embedder\n", err
+    assert snapshot(out) == before
