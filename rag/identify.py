@@ -33,10 +33,11 @@ class Identifier:
     def __call__(self, questions: list[str]) -> list[Execution]:
         if not questions:
             return []
-        vectors = self.embedder.encode(questions, normalize_embeddings=True, convert_to_numpy=True,
+        # the description without its frame ("which movie is about") for both searches: the frame only adds noise
+        queries = [" ".join(w for w in normalize(q).split() if w not in FRAME_WORDS) or q for q in questions]
+        vectors = self.embedder.encode(queries, normalize_embeddings=True, convert_to_numpy=True,
                                        show_progress_bar=False, batch_size=len(questions))
         d_scores, d_ids = self.index.dense_search(np.asarray(vectors, dtype=np.float32), CANDIDATES)
-        queries = [" ".join(w for w in normalize(q).split() if w not in FRAME_WORDS) or q for q in questions]
         _, b_ids = self.index.bm25_search(queries, CANDIDATES)
         return [self._identify(d_ids[i], d_scores[i], b_ids[i]) for i in range(len(questions))]
 
