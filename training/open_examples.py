@@ -162,7 +162,12 @@ def write_open_data(cfg: OpenDataConfig, out_dir: str, renderer: OpenRenderer, p
                         "validation": Dataset.from_dict(rows(val), features=_features())})
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     data.save_to_disk(out_dir)
+    p = renderer.settings.prompt
+    rendered_with = {"k": renderer.settings.retrieval.k, "prompt_examples": p.prompt_examples,
+                     "max_prompt_tokens": p.max_prompt_tokens, "max_passage_tokens": p.max_passage_tokens,
+                     "max_question_tokens": p.max_question_tokens}  # finetune copies it beside the model
     meta = {"config": asdict(cfg), "out_dir": out_dir, "train": len(train), "validation": len(val),
-            "kinds": dict(Counter(e["kind"] for e in train)), "skipped": dict(skipped)}
+            "kinds": dict(Counter(e["kind"] for e in train)), "skipped": dict(skipped),
+            "prompt_settings": rendered_with}
     Path(out_dir, META_FILE).write_text(json.dumps(meta, indent=1))
     return meta
