@@ -2,13 +2,16 @@
 
 `Evidence` is the retrieve step of the answer flow. For each question it asks the planner (rag.planner) for a
 typed plan; a confident plan with an exact operation runs on the catalog store (rag.execute) and its fact lines
-become the prompt's passages (stage "plan", each citing its card). Any other question — low confidence, plot
-identification, describe, recommend, or no planner shipped — takes the hybrid retrieval path (rag.retrieve), so
-nothing regresses where the planner is unsure. Plain mode never comes here: it stays the baseline.
+become the prompt's passages (stage "plan", each citing its card). A confident open operation runs on the film
+passages: identify searches plot chunks (rag.identify), describe reads a film's card and plot (rag.describe),
+recommend ranks films that share people, topics or plot (rag.recommend). Any other question — low confidence, or
+no planner shipped — takes the hybrid retrieval path (rag.retrieve), so nothing regresses where the planner is
+unsure. Plain mode never comes here: it stays the baseline.
 
 Questions the catalog cannot answer get no passages, only what is missing (`Evidence._declined`): a surely
 off-topic question, a field the catalog lacks (rag.fields), a film it lacks. `PlannedRetrieval.states` checks that
-the generated wording states the computed result; the pipeline falls back to the result line when it does not.
+the generated wording states the computed result (for open answers: names no name or number its evidence lacks,
+rag.support); the pipeline falls back to the result line, or the answer written from the data, when it does not.
 """
 from __future__ import annotations
 
