@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from core.config import Settings
 from core.errors import InputError
 from core.models import load_embedder, load_generator, load_plot_generator
+from core.records import normalize
 from index.catalog import Catalog
 from index.default import ensure_index
 from index.store import load_index
@@ -176,6 +177,8 @@ class Pipeline:
         abstained = (not generated and template is None) or is_abstention(text) or missing
         written_by = "generator" if generated and not abstained else "template" if template else "abstention"
         text = text.rstrip(" ,;")  # a list cut by max_new_tokens
+        if written_by == "generator" and not _is_long(retrieval):
+            text = _without_repeats(text)
         exact = isinstance(retrieval, PlannedRetrieval) and retrieval.fallback is not None
         if abstained:
             items = []
@@ -377,6 +380,16 @@ class Pipeline:
         for delta in generator.stream(rendered, **options):
             continuation += delta
             yield _join_plot(opening, continuation)
+
+
+def _without_repeats(text: str) -> str:
+    """A generated list that names an item twice ("The Swan, The Swan, …"), with each item once."""
+    items, seen, unique = text.split(", "), set(), []
+    for item in items:
+        if normalize(item) not in seen:
+            seen.add(normalize(item))
+            unique.append(item)
+    return ", ".join(unique) if len(unique) < len(items) else text
 
 
 def _is_long(retrieval: Retrieval | None) -> bool:

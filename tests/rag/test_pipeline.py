@@ -245,3 +245,10 @@ def test_default_generator_answers_jaws_from_the_sample_catalog(tmp_path):
     answer = pipeline.ask("Who directed Jaws?")
     assert answer.text == "Steven Spielberg", answer.text
     assert answer.sources[0].title == "Jaws" and answer.sources[0].span is not None
+
+
+def test_a_generated_list_names_each_item_once():
+    from rag.pipeline import _without_repeats
+
+    assert _without_repeats("The Swan, The Swan, The Country Girl, the swan") == "The Swan, The Country Girl"
+    assert _without_repeats("Crime, Inc.") == "Crime, Inc."  # a title with a comma is left whole
