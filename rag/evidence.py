@@ -231,10 +231,28 @@ class Evidence:
             if plan.confidence < self.settings.answer.off_topic_threshold:
                 return None
             return Execution(missing=self._coverage_line(), steps=["off-topic: declined"])
+        dated = self._film_of_another_year(plan)
+        if dated is not None:
+            return Execution(missing=f"{dated} is not in the catalog.", steps=[f"{dated}: the catalog has the title, "
+                                                                              "not from that year"])
         unknown = self._unknown_film(question, plan)
         if unknown is None:
             return None
         return Execution(missing=f"{unknown} is not in the catalog.", steps=[f"{unknown}: no such film; nothing links"])
+
+    def _film_of_another_year(self, plan: Plan) -> str | None:
+        """"the 1985 film Wayne's World 2": a question about one film (a lookup from it, or a description) that
+        dates it to a year in which the catalog has no film of that title (the linker picked the catalog's own
+        version, the tagger kept the year as a constraint). Recommendations are left alone: there the year
+        constrains the films recommended."""
+        c = plan.constraints
+        if c.year_from is None or c.year_from != c.year_to or plan.op not in (Op.LOOKUP, Op.CHECK, Op.DESCRIBE) \
+                or any(hop.back for hop in plan.path):
+            return None
+        films = [t for t in plan.topics if t.kind == EntityKind.FILM]
+        if len(films) != 1 or self.executor.catalog.films_named(films[0].name, c.year_from):
+            return None
+        return f"{films[0].name} ({c.year_from})"
 
     def _unknown_film(self, question: str, plan: Plan) -> str | None:
         """A film an unsure exact plan names that the catalog does not hold, when no title in the question links

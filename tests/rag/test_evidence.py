@@ -186,3 +186,16 @@ def test_identify_accepts_any_film_whose_plot_was_shown(planned):
     assert retrieval.states(f"{second.title} ({second.year})") and retrieval.stated_answers(second.title) == [
         f"{second.title} ({second.year})"]
     assert not retrieval.states("Vertigo (1958)")  # a film the search did not show
+
+
+def test_a_film_dated_to_a_year_the_catalog_lacks_is_named_absent(mem_index, embedder, tiny_model, rag_settings):
+    model, tokenizer = tiny_model
+    plans = {"What year did the 1985 film Jaws come out?": ('lookup film:"Jaws" (1975) > year | year=1985..1985', 0.9),
+             "Who directed the 1975 film Jaws?": ('lookup film:"Jaws" (1975) > director | year=1975..1975', 0.9),
+             "films like Jaws from 1975": ('recommend film:"Jaws" (1975) | year=1975..1975', 0.9)}
+    pipeline = Pipeline(mem_index, embedder, model, tokenizer, rag_settings, generator_name="tiny-gpt2",
+                        planner=FakePlanner(plans), catalog=Catalog.from_movies(_movies()))
+    absent, present, liked = pipeline.ask_batch(list(plans))
+    assert absent.text == "Jaws (1985) is not in the catalog." and absent.abstained
+    assert present.items == ["Steven Spielberg"] and not present.abstained
+    assert not liked.text.endswith("is not in the catalog.")  # a recommendation's year constrains the films
