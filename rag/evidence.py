@@ -67,6 +67,12 @@ class PlannedRetrieval(Retrieval):
         return self.execution.facts[0].text if self.computed else format_answer(self.execution.answers)
 
     @property
+    def result_line(self) -> bool:
+        """The answer states a computed result line (a count, comparison, superlative or check): one line, longer
+        than a bare answer."""
+        return self.computed and self.execution.answer is None
+
+    @property
     def long(self) -> bool:
         """The answer is several sentences or lines (describe, recommend): it does not stop at a newline."""
         return self.plan is not None and self.plan.op in LONG_OPS and self.execution is not None
@@ -100,8 +106,9 @@ class PlannedRetrieval(Retrieval):
         if not text.strip() or unsupported_claims(text, evidence):
             return False
         named = self._named(text)
-        if self.plan.op == Op.RECOMMEND:
-            return len(named) >= min(3, len(self.execution.answers))
+        if self.plan.op == Op.RECOMMEND:  # at least three films (all, if fewer), each on its line with its reason
+            lines = [line for line in text.splitlines() if self._named(line)]
+            return len(named) >= min(3, len(self.execution.answers)) and len(lines) >= min(3, len(named))
         # identify too: the search's first film must come first (on identify dev, the generator's own pick among the
         # shown films was right less often than the search's first: 0.220 against 0.244, `rag eval-capabilities`)
         if not named or named[0] != self.execution.answers[0]:

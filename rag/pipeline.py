@@ -153,9 +153,9 @@ class Pipeline:
         retry of the linked questions the generator abstained on."""
         texts = [_template(r) or ABSTAIN_ANSWER for r in retrievals]
         todo = [i for i, prompt in enumerate(prompts) if prompt is not None]
-        for long in (False, True):  # one call for one-line answers, one for several sentences or lines
-            rows = [i for i in todo if _is_long(retrievals[i]) == long]
-            options = self._long_options(gen_overrides) if long else gen_overrides
+        for shape in ("short", "result", "long"):  # one call per answer shape: short, a result line, several lines
+            rows = [i for i in todo if _shape(retrievals[i]) == shape]
+            options = self._shape_options(shape, gen_overrides)
             for i, text in zip(rows, self.generator.generate([prompts[i] for i in rows], **options) if rows else []):
                 texts[i] = text
         again = [i for i in todo if self._answer_again(texts[i], retrievals[i]) and not _is_long(retrievals[i])]
@@ -217,10 +217,14 @@ class Pipeline:
             answers.append(self._answer(question, mode, text, sources, retrieval, prompt is not None, timings))
         return answers
 
-    def _long_options(self, gen_overrides: dict) -> dict:
-        """Generation options of a description or recommendation list: no stop at a newline, a longer budget."""
-        longest = max(gen_overrides.get("max_new_tokens") or 0, self.settings.decoding.long_max_new_tokens)
-        return {**gen_overrides, "stop": ("\n\n",), "max_new_tokens": longest}
+    def _shape_options(self, shape: str, gen_overrides: dict) -> dict:
+        """Generation options of an answer shape: a result line gets a longer budget; a description or a
+        recommendation list also does not stop at a newline."""
+        if shape == "short":
+            return gen_overrides
+        budget = self.settings.decoding.long_max_new_tokens // (2 if shape == "result" else 1)
+        longest = max(gen_overrides.get("max_new_tokens") or 0, budget)
+        return {**gen_overrides, "max_new_tokens": longest, **({"stop": ("\n\n",)} if shape == "long" else {})}
 
     def _stream_text(self, prompt: str, gen_overrides: dict, clock: dict) -> Iterator[tuple[str, None]]:
         """Yields (text so far, None) as tokens arrive and returns the text; clock["first"]: first token's time."""
@@ -392,8 +396,15 @@ def _without_repeats(text: str) -> str:
     return ", ".join(unique) if len(unique) < len(items) else text
 
 
+def _shape(retrieval: Retrieval | None) -> str:
+    """ "long" (a description, a list), "result" (a computed result line) or "short"."""
+    if not isinstance(retrieval, PlannedRetrieval) or retrieval.execution is None:
+        return "short"
+    return "long" if retrieval.long else "result" if retrieval.result_line else "short"
+
+
 def _is_long(retrieval: Retrieval | None) -> bool:
-    return isinstance(retrieval, PlannedRetrieval) and retrieval.long
+    return _shape(retrieval) == "long"
 
 
 def _template(retrieval: Retrieval | None) -> str | None:

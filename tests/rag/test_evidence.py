@@ -178,6 +178,8 @@ def test_a_grounded_open_answer_is_kept(planned):
     assert not retrieval.states(written.replace("Robert Shaw", "Sean Connery"))  # an invented name
     films = _planned_retrieval(planned, "films like Inception")
     assert films.states(films.fallback) and not films.states("Films like Inception (2010): Jaws (1975).")
+    one_line = f"Films like Inception (2010): {', '.join(films.execution.answers)}."
+    assert not films.states(one_line)  # the films without their reasons
 
 
 def test_identify_keeps_only_an_answer_naming_the_search_s_first_film(planned):
@@ -201,3 +203,12 @@ def test_a_film_dated_to_a_year_the_catalog_lacks_is_named_absent(mem_index, emb
     assert absent.text == "Jaws (1985) is not in the catalog." and absent.abstained
     assert present.items == ["Steven Spielberg"] and not present.abstained
     assert not liked.text.endswith("is not in the catalog.")  # a recommendation's year constrains the films
+
+
+def test_a_computed_result_line_gets_room_to_be_written_whole(planned, monkeypatch):
+    calls = []
+    generate = planned.generator.generate
+    monkeypatch.setattr(planned.generator, "generate", lambda prompts, **o: calls.append(o) or generate(prompts, **o))
+    planned.ask("Which is older, Scarface 1932 or Inception?")
+    assert calls[0]["max_new_tokens"] == planned.settings.decoding.long_max_new_tokens // 2
+    assert calls[0].get("stop") is None  # still one line: the default stop at a newline
