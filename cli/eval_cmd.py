@@ -1,4 +1,5 @@
-"""`eval` (RAG against plain answers on a questions file) and `compare` (two eval runs, question by question)."""
+"""`eval` (RAG against plain answers on a questions file), `compare` (two eval runs, question by question),
+`eval-chat` (follow-up dialogues) and `eval-capabilities` (the identify/describe/recommend/abstain sets)."""
 from __future__ import annotations
 
 import argparse
@@ -41,6 +42,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--out", required=True, help="folder for report.json, report.md, per_turn.csv, dialogues.jsonl")
     add_answer_settings(chat)
     chat.set_defaults(run=run_eval_chat)
+    caps = sub.add_parser("eval-capabilities", help="score identify, describe, recommend or abstain answers",
+                          description="Answer one capability set of `python -m training capability-data` with the "
+                                      "pipeline and score it (evaluation.capabilities): a table on stdout, the full "
+                                      "report with per-question rows as JSON with --out.")
+    caps.add_argument("--questions", required=True, help="folder written by `training capability-data` (or a file)")
+    caps.add_argument("--capability", required=True, choices=("identify", "describe", "recommend", "abstain"))
+    caps.add_argument("--split", default="test", choices=("train", "dev", "test"), help="which split (default: test)")
+    caps.add_argument("--n", type=int, help="a seeded sample of N questions, spread over groups and kinds")
+    caps.add_argument("--neighbours", type=int, default=50,
+                      help="plot neighbours per topic film counted as related (recommend; default: 50)")
+    caps.add_argument("--baseline", help="an earlier --out report of the same set: adds B − A with paired CIs")
+    caps.add_argument("--out", help="write the report (with per-question rows) as JSON to this file")
+    add_answer_settings(caps, sections=("eval",))
+    caps.set_defaults(run=run_eval_capabilities)
     base = sub.add_parser("bertscore-baseline", help="recompute the BERTScore rescaling baseline",
                           description="Recompute the BERTScore rescaling baseline from random sentence pairs of a "
                                       "catalog's passages and write it as CSV.")
@@ -104,6 +119,33 @@ def run_eval_chat(args: argparse.Namespace) -> int:
     report = run_dialogues(answerer, dialogues, args.out, meta)
     print(markdown(report))
     print(f"\nwrote {Path(args.out) / 'report.md'} (and report.json, per_turn.csv, dialogues.jsonl)")
+    return 0
+
+
+def run_eval_capabilities(args: argparse.Namespace) -> int:
+    from evaluation.capabilities import compare_rows, markdown, read_capability, run_capability, sample
+
+    settings = settings_from_args(args)
+    records = read_capability(args.questions, args.capability, args.split)
+    chosen = sample(records, args.n, settings.run.seed)
+    baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None  # a bad file fails first
+    print(f"questions: {len(chosen)} of {len(records)} {args.capability} ({args.split})", file=sys.stderr)
+    from rag.pipeline import load_pipeline  # deferred: heavy (torch)
+
+    pipeline = load_pipeline(settings, args.index_dir)
+    meta = {"questions": str(args.questions), "split": args.split, "sampled": args.n, "of": len(records),
+            "index": args.index_dir or settings.index.index_dir}
+    report = run_capability(pipeline, chosen, args.capability, settings, args.neighbours,
+                            settings.eval.bertscore_model, meta)
+    if baseline is not None:
+        report["vs_baseline"] = {"baseline": args.baseline} | compare_rows(baseline["per_question"],
+                                                                           report["per_question"], args.capability,
+                                                                           settings)
+    print(markdown(report))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
+        print(f"\nwrote {args.out}")
     return 0
 
 

@@ -1,16 +1,19 @@
-"""`train prepare|finetune|perplexity|install|plan-data|planner`: training data, fine-tuning, perplexity, installing a
-model, and the planner's data and classifier (training.data, training.finetune, training.install, training.plan_data,
-training.plan_train; torch loads only when a command runs). The PrepareConfig, FinetuneConfig, PlanDataConfig and
-PlannerTrainConfig flags are generated from their fields, like the settings flags."""
+"""`train prepare|finetune|perplexity|install|plan-data|planner|capability-data`: training data, fine-tuning,
+perplexity, installing a model, the planner's data and classifier, and the capability evaluation sets (training.data,
+training.finetune, training.install, training.plan_data, training.plan_train, training.capability_data; torch loads
+only when a command runs). The PrepareConfig, FinetuneConfig, PlanDataConfig, PlannerTrainConfig and
+CapabilityDataConfig flags are generated from their fields, like the settings flags."""
 from __future__ import annotations
 
 import argparse
 import json
 
 from core.flags import add_config_flags, add_settings_flags, config_from_args, settings_from_args
+from training.capability_data import CapabilityDataConfig, write_capability_data
 from training.data import STYLES, PrepareConfig, prepare
 from training.finetune import FinetuneConfig, evaluate_perplexity, finetune
 from training.install import DTYPES, install_model
+from training.open_examples import OpenDataConfig, OpenRenderer, write_open_data
 from training.plan_data import PlanDataConfig, write_plan_data
 from training.plan_train import PlannerTrainConfig, train_planner
 
@@ -22,6 +25,8 @@ DESCRIPTION = """Prepare training data, fine-tune a causal LM on it, measure per
   install models/x          # becomes the default generator (ModelConfig.finetuned_generator)
   plan-data --out runs/planner_data             # planner questions, bench dev labels, eval sets
   planner --data runs/planner_data [--no-bench] # trains models/planner (ModelConfig.planner)
+  capability-data --out runs/capability_data   # identify/describe/recommend/abstain evaluation sets
+  open-data --out runs/broad --replay runs/factline-data   # describe/recommend/identify examples + a replay
 """
 RUN_FIELDS = ("progress", "num_threads")
 PREPARE_ALIASES = {"qa_files": "--qa", "hf_datasets": "--hf-dataset", "catalogs": "--catalog",
@@ -83,6 +88,25 @@ def _add_planner_commands(sub: argparse._SubParsersAction) -> None:
                      PlannerTrainConfig, aliases={"catalogs": "--catalog", "c": "--C"})
     add_settings_flags(plan, fields=RUN_FIELDS + ("planner", "embedder"), aliases={"planner": "--out"})
     plan.set_defaults(run=run_planner)
+    caps = sub.add_parser("capability-data", help="identify/describe/recommend/abstain evaluation sets",
+                          description="Generate the capability evaluation sets against the default catalog index: "
+                                      "train/dev/test by film, one phrasing group per capability held out of train "
+                                      "and dev (training.capability_data).")
+    caps.add_argument("--out", required=True, help="output folder ({capability}_{split}.jsonl and report.json)")
+    add_config_flags(caps.add_argument_group("capability data (training.capability_data.CapabilityDataConfig)"),
+                     CapabilityDataConfig, aliases={"description_catalogs": "--description-catalog",
+                                                    "absent_catalogs": "--absent-catalog"})
+    add_settings_flags(caps, fields=("index_dir",))
+    caps.set_defaults(run=run_capability_data)
+    open_data = sub.add_parser("open-data", help="describe/recommend/identify training examples, plus a replay",
+                               description="Training examples of the open operations in the pipeline's evidence "
+                                           "format, from `capability-data` train questions, mixed with a replay of "
+                                           "earlier prepared data (training.open_examples).")
+    open_data.add_argument("--out", required=True, help="output folder (as `prepare` writes it)")
+    add_config_flags(open_data.add_argument_group("open examples (training.open_examples.OpenDataConfig)"),
+                     OpenDataConfig, aliases={"index_dir": "--index"})
+    add_settings_flags(open_data, fields=RUN_FIELDS)
+    open_data.set_defaults(run=run_open_data)
 
 
 def _report(report: dict) -> int:
@@ -121,3 +145,18 @@ def run_planner(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     report = train_planner(config_from_args(args, PlannerTrainConfig), args.data, settings.models.planner, settings)
     return _report({k: v for k, v in report.items() if k not in ("config",)})
+
+
+def run_open_data(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    cfg = config_from_args(args, OpenDataConfig)
+    renderer = OpenRenderer.from_settings(settings, cfg.index_dir)
+    report = write_open_data(cfg, args.out, renderer, progress=settings.run.progress)
+    report.pop("config", None)
+    return _report(report)
+
+
+def run_capability_data(args: argparse.Namespace) -> int:
+    report = write_capability_data(config_from_args(args, CapabilityDataConfig), args.out, settings_from_args(args))
+    report.pop("config", None)
+    return _report(report)
