@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.rag.conftest import mem_index, tiny_model  # noqa: F401 - the RAG fixtures, for open-operation examples
+
 
 def write_sample_catalog(movies, path: Path) -> Path:
     """The hand-written movies as a catalog in the project's "sample" CSV format (lists joined by |)."""

@@ -9,7 +9,7 @@ import pytest
 
 from core.config import Settings
 from index.catalog import Catalog
-from tests.rag.conftest import _movies, mem_index, tiny_model  # noqa: F401 (fixtures)
+from tests.rag.conftest import _movies
 from training.open_examples import KIND, OpenDataConfig, OpenRenderer, open_examples
 
 
