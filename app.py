@@ -26,7 +26,7 @@ EXAMPLES = {  # one question per capability, answered from the shipped catalog (
     "Plot": "What's the film where a thief plants an idea in someone's dreams?",
     "Count": "How many films did Stanley Kubrick direct?",
     "Comparison": "Which is longer, Titanic or Avatar?",
-    "Two hops": "Who directed the films that Harrison Ford starred in?",
+    "Two hops": "What genres are the films directed by Christopher Nolan?",
     "Describe": "Tell me about Parasite",
     "Recommend": "Films like Alien",
 }
