@@ -39,9 +39,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     plot = sub.add_parser("plot", help="continue a movie plot", description="Continue a movie plot from an opening.")
     plot.add_argument("prompt")
     plot.add_argument("--genre", help="condition the plot on a genre, e.g. Horror")
-    add_settings_flags(plot, sections=("plot",), fields=("generator", "seed", "progress"),
+    add_settings_flags(plot, sections=("plot",), fields=("generator", "plot_generator", "seed", "progress"),
                        aliases={"plot_max_new_tokens": "--max-new-tokens", "plot_temperature": "--temperature",
-                                "plot_repetition_penalty": "--repetition-penalty"})
+                                "plot_top_p": "--top-p", "plot_repetition_penalty": "--repetition-penalty",
+                                "plot_no_repeat_ngram_size": "--no-repeat-ngram-size"})
     plot.set_defaults(run=run_plot)
 
 

@@ -156,7 +156,7 @@ class DescribeMaker:
 class RecommendMaker:
     """"Films like X" with optional constraints (older, newer, a genre), each satisfiable by the catalog."""
 
-    KINDS = ("none", "older", "none", "newer", "genre")  # constraint kinds, cycled (two in five unconstrained)
+    KINDS = ("none", "older", "none", "newer", "genre")  # constraint kinds, drawn (two in five unconstrained)
 
     def __init__(self, catalog: Catalog, split: Splitter, config: CapabilityDataConfig) -> None:
         self.catalog, self.split, self.config = catalog, split, config
@@ -181,7 +181,7 @@ class RecommendMaker:
                 if all(counts[s] >= limit[s] for s in SPLITS):
                     break
                 continue
-            kind = self.KINDS[counts[split] % len(self.KINDS)]
+            kind = self.rng.choice(self.KINDS)  # drawn, not cycled: a cycle would pair each group with one kind
             constraints, slots = self._constraints(film, kind)
             if constraints is None:
                 self.notes[f"skipped: {kind} constraint leaves fewer than {MIN_CHOICES} films"] += 1

@@ -7,7 +7,8 @@ Example kinds (column `kind`):
                  without an index every non-abstain example is of this kind (random distractors)
   rag-abstain    distractors only; target = rag.prompt.ABSTAIN_ANSWER
   plain          the question alone (closed book, rag.prompt.render_plain_prompt); target = all answers
-  lm             plot/overview chunks of at most max_length tokens; loss on every token
+  lm-plot        catalog plots as genre-conditioned plot continuation (training.lm_data): the plot prompt with the
+                 genre and an opening, target = the next sentences; films split train / validation / test
 The dataset keeps text (prompt, completion); `tokenize_examples` turns it into input_ids and labels with
 the prompt masked (-100), so the loss is on answer tokens only.
 """
@@ -33,13 +34,15 @@ from index.passages import build_passages
 from index.sources import combine, read_catalogs
 from index.store import load_index
 from rag.prompt import count_tokens, is_chat_model, render_rag_prompt
-from training.examples import RagRenderer, lm_examples, render_plain
+from training.examples import RagRenderer, render_plain
 from training.kb_questions import kb_qa_pairs
+from training.lm_data import SPLITS, plot_examples
 from training.plan_examples import plan_examples, read_plan_questions
 from training.qa_pairs import TestGuard, load_test_guard, read_hf_dataset, read_qa_file
 
 STYLES = ("rag", "plain", "both")
 META_FILE = "prepare_meta.json"
+OPENINGS_FILE = "plot_openings.jsonl"  # held-out plot openings (validation = dev, test), one per film
 
 
 @dataclass
@@ -47,7 +50,9 @@ class PrepareConfig:
     qa_files: list[str] = field(default_factory=list)  # CSV/JSONL/WikiMovies/MetaQA; repeatable (never test files)
     hf_datasets: list[str] = field(default_factory=list)  # HF dataset ids (need the hub), e.g. HiTruong/movie_QA
     catalogs: list[str] = field(default_factory=list)  # catalogs or the KB → metadata-derived QA pairs; repeatable
-    lm_catalogs: list[str] = field(default_factory=list)  # catalogs whose plots become plain-text LM data; repeatable
+    lm_catalogs: list[str] = field(default_factory=list)  # catalogs whose plots become plot continuations; repeatable
+    lm_test_share: float = 0.05  # LM catalogs: share of films held out as the test split (val_share = dev)
+    lm_windows: int = 3  # LM catalogs: (opening, continuation) windows per plot paragraph at most
     plan_questions: list[str] = field(default_factory=list)  # `training plan-data` questions → fact-line examples
     max_plan_examples: int | None = 2000  # cap on fact-line examples, ops balanced (None = all)
     index_dir: str | None = None  # index for retrieved contexts; None → passages built from `catalogs`
@@ -208,8 +213,10 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = 
         renderer = _make_renderer(cfg, settings, tokenizer, movies_by_catalog)
         rag, skipped_rag = _rag_examples(renderer, pairs, splits, settings.run.progress)
         examples += rag
+    openings: list[dict] = []
     if cfg.lm_catalogs:
-        examples += _lm_split_examples(cfg, settings, tokenizer)
+        plots, openings = _lm_split_examples(cfg, settings, tokenizer)
+        examples += plots
     if cfg.plan_questions:
         planned, report["plan_skipped"] = _plan_split_examples(cfg, settings, tokenizer, movies_by_catalog)
         examples += planned
@@ -218,11 +225,14 @@ def prepare(cfg: PrepareConfig, out_dir: str, settings: Settings, jsonl: bool = 
     random.Random(cfg.seed).shuffle(examples)
     data = _dataset_dict(examples)
     _save(data, out_dir, jsonl)
+    if openings:
+        Path(out_dir, OPENINGS_FILE).write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in openings))
 
     report.update({
         "out_dir": str(out_dir), "format": "jsonl" if jsonl else "arrow", "tokenizer": spec_name,
         "chat_template": is_chat_model(tokenizer), "train": len(data.get("train", [])),
-        "validation": len(data.get("validation", [])),
+        "validation": len(data.get("validation", [])), "test": len(data.get("test", [])),
+        "plot_openings": dict(Counter(o["split"] for o in openings)),
         "kinds": dict(Counter(ex["kind"] for _, ex in examples)), "skipped_rag": skipped_rag,
         "sources": dict(Counter(ex["source"] for _, ex in examples)),
         "seconds": round(time.perf_counter() - started, 1),
@@ -260,12 +270,13 @@ def _rag_examples(renderer: RagRenderer, pairs: list[Question], splits: list[str
     return examples, skipped
 
 
-def _lm_split_examples(cfg: PrepareConfig, settings: Settings, tokenizer) -> list[tuple[str, dict]]:
-    """(split, example) for the plot chunks of the LM catalogs; all chunks of one film share a split."""
+def _lm_split_examples(cfg: PrepareConfig, settings: Settings, tokenizer) -> tuple[list[tuple[str, dict]], list]:
+    """(split, example) of plot continuation from the LM catalogs, films split train / validation / test, and the
+    held-out openings."""
     movies = combine(read_catalogs(cfg.lm_catalogs, settings=settings))
     source = "+".join(Path(p).name for p in cfg.lm_catalogs)
-    return [("validation" if is_validation(ex["question"], cfg.val_share) else "train", ex)
-            for ex in lm_examples(movies, tokenizer, cfg.max_length, source)]
+    return plot_examples(movies, tokenizer, settings, cfg.max_length, source, cfg.val_share, cfg.lm_test_share,
+                         cfg.lm_windows, cfg.seed)
 
 
 def _plan_split_examples(cfg: PrepareConfig, settings: Settings, tokenizer,
@@ -291,7 +302,7 @@ def _dataset_dict(examples: list[tuple[str, dict]]):
     return DatasetDict({
         split: Dataset.from_dict({name: [ex[name] for s, ex in examples if s == split] for name in features},
                                  features=features)
-        for split in ("train", "validation") if any(s == split for s, _ in examples)
+        for split in SPLITS if any(s == split for s, _ in examples)
     })
 
 
@@ -350,7 +361,7 @@ def load_prepared(data_dir: str):
     folder = Path(data_dir)
     if (folder / "dataset_dict.json").exists():
         return load_from_disk(str(folder))
-    files = {s: str(folder / f"{s}.jsonl") for s in ("train", "validation") if (folder / f"{s}.jsonl").exists()}
+    files = {s: str(folder / f"{s}.jsonl") for s in SPLITS if (folder / f"{s}.jsonl").exists()}
     if "train" not in files:
         raise DataError(f"'{data_dir}' holds no prepared data (expected a saved dataset or train.jsonl)")
     return DatasetDict({s: load_dataset("json", data_files=f, split="train") for s, f in files.items()})

@@ -1,5 +1,5 @@
-"""Rendering QA pairs into training examples with the RAG pipeline's own prompts (rag.prompt), and
-plain-text LM chunks. Every example is a dict with prompt, completion, add_eos, kind, source, question, answers."""
+"""Rendering QA pairs into training examples with the RAG pipeline's own prompts (rag.prompt); plot continuation
+lives in training.lm_data. Every example is a dict with prompt, completion, add_eos, kind, source, question, answers."""
 from __future__ import annotations
 
 import random
@@ -114,20 +114,3 @@ def render_plain(pair: Question, tokenizer, settings: Settings) -> dict:
     prompt = render_plain_prompt(tokenizer, pair.question, settings)
     return make_example(prompt, completion_for(prompt, format_answer(pair.answers)), "plain", pair)
 
-
-def lm_examples(movies: list, tokenizer, max_length: int, source: str) -> list[dict]:
-    """Each plot/overview as "Title (year): plot", cut into chunks of at most max_length - 1 tokens."""
-    out = []
-    for movie in movies:
-        if not movie.plot or not movie.plot.strip():
-            continue
-        title = f"{movie.title} ({movie.year})" if movie.year else movie.title
-        text = f"{title}: {' '.join(movie.plot.split())}"
-        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        offsets = enc["offset_mapping"]
-        size = max_length - 1  # room for eos
-        for start in range(0, len(offsets), size):
-            end = min(start + size, len(offsets))
-            chunk = text[offsets[start][0]: offsets[end - 1][1]]
-            out.append({**make_example("", chunk, "lm", source=source, add_eos=end == len(offsets)), "question": title})
-    return out

@@ -58,9 +58,16 @@ def _is_adapter(report: dict) -> bool:
     return report["lora"] and not report["merged"]
 
 
+def _is_plot_model(report: dict) -> bool:
+    """Trained on plot continuation only (training.lm_data), not on answering."""
+    kinds = set(report.get("data_kinds") or {})
+    return bool(kinds) and kinds <= {"lm-plot"}
+
+
 def _card_header(report: dict) -> str:
     """The Hugging Face model card metadata (YAML front matter)."""
-    tags = ["text-generation", "movies", "question-answering", "rag", "movie-rag"]
+    tags = ["text-generation", "movies"] + (["plot-continuation"] if _is_plot_model(report) else
+                                             ["question-answering", "rag"]) + ["movie-rag"]
     tags += ["lora", "peft"] if report["lora"] else []
     return f"""---
 base_model: {report.get("base_model") or report["base"]}
@@ -100,12 +107,18 @@ def _card_body(name: str, report: dict, meta: dict) -> str:
                  f"{cfg['lr_scheduler']} schedule, warm-up {cfg['warmup_steps']}")
     stopped = "— stopped by the time limit" if report["stopped_by_time_limit"] else ""
     resumed = f" — resumed from {report['resumed_from']}" if report["resumed_from"] else ""
+    purpose = ("to continue a movie plot from its opening, conditioned on a genre, in the pipeline's plot prompt "
+               "(rag.prompt.render_plot_prompt; settings.models.plot_generator)" if _is_plot_model(report) else
+               "to answer movie questions from retrieved passages in the project's RAG prompt format\n"
+               "(and to abstain when the passages do not hold the answer)")
+    quality = ("Plot quality (the junk rate of sampled continuations) is measured with `python -m evaluation.plots`"
+               if _is_plot_model(report) else
+               "Answer quality (hits@1, BERTScore against the zero-shot model) is measured with `python -m rag eval`")
     return f"""
 # {name}
 
 Fine-tuned from `{base}` ({report['base_resolved']}) by `python -m training finetune` of the movie RAG
-project, to answer movie questions from retrieved passages in the project's RAG prompt format
-(and to abstain when the passages do not hold the answer). {usage}.
+project, {purpose}. {usage}.
 
 ## Data
 
@@ -114,7 +127,7 @@ project, to answer movie questions from retrieved passages in the project's RAG 
   (dropped as longer than {cfg['max_length']} tokens: {report['dropped_too_long']})
 - Kinds: {kinds}
 - Prompts rendered with tokenizer of `{meta.get('tokenizer', 'n/a')}`; prompt settings {meta.get('prompt_settings', {})}
-- Loss on answer tokens only (prompt tokens are masked with -100).
+- Loss on answer (completion) tokens only (prompt tokens are masked with -100).
 
 ## Hyperparameters
 
@@ -145,6 +158,6 @@ project, to answer movie questions from retrieved passages in the project's RAG 
 
 {"![loss curve](loss_curve.png)" if report.get('loss_curve') else ""}
 
-Answer quality (hits@1, BERTScore against the zero-shot model) is measured with `python -m rag eval`;
+{quality};
 see the project README.
 """

@@ -162,6 +162,8 @@ def test_recommend_constraints_are_data(built):
     rows = [r for s in ("train", "dev", "test") for r in read_records(folder / f"recommend_{s}.jsonl")]
     kinds = {r["kind"] for r in rows}
     assert {"none", "older", "newer"} <= kinds
+    pairs = {(r["group"], r["kind"]) for r in rows}
+    assert len(pairs) > len({r["group"] for r in rows}) + 2  # constraint kinds are not tied to phrasing groups
     for r in rows:
         year = catalog.film(r["topic"]["id"]).year
         assert (r["constraints"]["year_to"] == year - 1) == (r["kind"] == "older")

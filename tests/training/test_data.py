@@ -9,7 +9,7 @@ from core.config import Settings
 from core.errors import DataError
 from tests.conftest import require_shared
 from training.data import PrepareConfig, load_prepared, prepare, read_meta, tokenize_example
-from training.examples import answers_in_context, lm_examples
+from training.examples import answers_in_context
 from training.kb_questions import FORWARD_TEMPLATES, REVERSE_TEMPLATES, kb_qa_pairs
 from training.qa_pairs import read_hf_dataset, read_qa_file
 
@@ -88,24 +88,15 @@ def test_labels_mask_the_prompt(tiny_tokenizer):
     assert row["labels"][-1] == tiny_tokenizer.eos_token_id
 
 
-def test_lm_chunks_fit_max_length(movies, tiny_tokenizer):
-    movies[0].plot = " ".join(["A thief who steals secrets through shared dreams."] * 40)
-    rows = lm_examples(movies[:1], tiny_tokenizer, max_length=64, source="fixture")
-    assert len(rows) > 2 and [r["add_eos"] for r in rows] == [False] * (len(rows) - 1) + [True]
-    assert all(len(tokenize_example(r, tiny_tokenizer)["input_ids"]) <= 64 for r in rows)
-    assert rows[0]["completion"].startswith("Inception (2010): A thief")
-    assert all(r["prompt"] == "" for r in rows)
-
-
 def test_prepare_renders_with_the_rag_prompt(prepared_dir, tiny_gpt2_dir):
     from rag.prompt import ABSTAIN_ANSWER
 
     data = load_prepared(str(prepared_dir))
     meta = read_meta(str(prepared_dir))
     assert len(data["train"]) and len(data["validation"])
-    assert {"rag-gold", "rag-abstain", "lm"} <= set(meta["kinds"])
+    assert {"rag-gold", "rag-abstain"} <= set(meta["kinds"])  # plot continuation: tests/training/test_lm_data.py
     for ex in data["train"]:
-        if ex["kind"] == "lm":
+        if ex["kind"] == "lm-plot":
             continue
         assert ex["prompt"].startswith("Context:\n[1] ")
         assert ex["prompt"].endswith(f"Question: {ex['question']}\nAnswer:")
