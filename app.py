@@ -11,6 +11,7 @@ at start-up; callbacks live in rag.ui so they are tested without a browser.
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import sys
 
@@ -19,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no teleme
 from core.config import Settings, Startup
 from core.flags import add_settings_flags, run_command, settings_from_args
 from core.models import resolve_generator
-from rag.ui import PREVIEW_COLUMNS, Demo
+from rag.ui import PREVIEW_COLUMNS, Demo, map_user_text, shown
 
 EXAMPLES = {  # one question per capability, answered from the shipped catalog (data/)
     "Fact": "Who directed Inception?",
@@ -62,6 +63,24 @@ def build_ui(demo: Demo, job=None):
     return ui
 
 
+def _escaped_chatbot(**kwargs):
+    """A gr.Chatbot that shows the user's questions as typed: their HTML is text, never markup (rag.ui escapes the
+    answers; the sources message is the app's own escaped HTML). Escaped on the way out, unescaped on the way back,
+    so the chat function sees each question as typed."""
+    import gradio as gr  # deferred: heavy
+
+    class EscapedChatbot(gr.Chatbot):
+        is_template = True  # rendered by the frontend's own Chatbot
+
+        def _postprocess(self, message):
+            return super()._postprocess(map_user_text(message, shown))
+
+        def preprocess(self, payload):
+            return [map_user_text(m, html.unescape) for m in super().preprocess(payload)]
+
+    return EscapedChatbot(**kwargs)
+
+
 def _ask_tab(demo: Demo, genres: list[str]):
     """A streaming chat with the generation settings and filters folded away; returns the genre filter."""
     import gradio as gr  # deferred: heavy
@@ -84,7 +103,7 @@ def _ask_tab(demo: Demo, genres: list[str]):
 
     gr.ChatInterface(
         chat,
-        chatbot=gr.Chatbot(label="Answers", height=460, elem_id="answers"),
+        chatbot=_escaped_chatbot(label="Answers", height=460, elem_id="answers"),
         textbox=question_box,
         additional_inputs=[k, temperature, top_p, max_new, year_from, year_to, genre_filter],
         additional_inputs_accordion=gr.Accordion("Settings and filters", open=False, render=False),

@@ -37,6 +37,54 @@ def check_text(text: str | None, max_chars: int, what: str = "question") -> str 
     return None
 
 
+def shown(text: str) -> str:
+    """Text for a markdown or chat message: `&`, `<` and `>` escaped, so HTML in a title, a question or an error
+    line is shown as typed and never rendered as markup (Gradio's sanitizer would still render a harmless tag)."""
+    return html.escape(text, quote=False)
+
+
+def map_user_text(message, fn: Callable[[str], str]):
+    """A chat message (Gradio's message dict) with `fn` applied to its text when the user wrote it; other messages,
+    and files or components in a user's message, unchanged. app.py's chatbot escapes the user's text with `shown`
+    on the way to the page and unescapes it on the way back, so a typed question is shown as typed."""
+    if not isinstance(message, dict) or message.get("role") != "user":
+        return message
+
+    def one(content):
+        if isinstance(content, str):
+            return fn(content)
+        if isinstance(content, dict) and content.get("type") == "text":
+            return {**content, "text": fn(content.get("text") or "")}
+        return content
+
+    content = message.get("content")
+    return {**message, "content": [one(c) for c in content] if isinstance(content, list) else one(content)}
+
+
+def file_name(path: str, max_chars: int = 80) -> str:
+    """An upload's file name for the page: the base name only, control characters dropped, shortened (put it in
+    markdown through `shown`)."""
+    name = "".join(ch for ch in os.path.basename(str(path)) if ch.isprintable()) or "(unnamed file)"
+    return name if len(name) <= max_chars else name[: max_chars - 1] + "…"
+
+
+def check_uploads(paths: list[str], max_files: int, max_mb: float) -> str | None:
+    """A one-line `error: …` when there are too many uploads, or one is not a readable file or is over the size
+    limit (Gradio checks sizes on upload too; this also guards direct callers), else None."""
+    if len(paths) > max_files:
+        return f"error: {len(paths)} files uploaded; at most {max_files} per update"
+    for path in paths:
+        try:
+            size = os.stat(path).st_size if os.path.isfile(path) else None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+            return f"error: {shown(file_name(path))}: cannot read it ({type(exc).__name__})"
+        if size is None:
+            return f"error: {shown(file_name(path))}: not a file"
+        if size > max_mb * 2**20:
+            return f"error: {shown(file_name(path))} is {size / 2**20:.1f} MB; the limit is {max_mb} MB per file"
+    return None
+
+
 def year_range(year_from: float | None, year_to: float | None) -> tuple[int, int] | None:
     """(lo, hi) from two optional number fields (empty or 0 = open); one open end becomes a wide bound;
     None = no filter."""
@@ -183,23 +231,24 @@ class Demo:
         answer = None
         try:
             conversation = Conversation(self.pipeline, cache=self.turns)
-            conversation.replay(exchanges(history))  # stateless: the history is the memory (clear button = reset)
+            # stateless: the history is the memory (clear button = reset); answers come back as `shown` made them
+            conversation.replay([(q, html.unescape(a)) for q, a in exchanges(history)])
             for text, answer in conversation.ask_stream(
                     question.strip(), mode="rag", k=int(k) if k else None, years=year_range(year_from, year_to),
                     genres=list(genres) if genres else None, **gen_overrides(temperature, top_p, max_new_tokens)):
                 if answer is None:
-                    yield text or "…"
+                    yield shown(text) or "…"
         except Exception as exc:
             log.exception("ask failed")
-            yield f"Sorry, that failed: {one_line(exc)}"
+            yield f"Sorry, that failed: {shown(one_line(exc))}"
             return
         if answer is None:
             return
         resolved = getattr(answer, "resolved_question", None)
         title = (f"Sources ({len(answer.sources)})" + (" · abstained" if answer.abstained else "")
-                 + (f" · understood as: {resolved}" if resolved else ""))
+                 + (f" · understood as: {shown(resolved)}" if resolved else ""))
         yield [
-            {"role": "assistant", "content": answer.text or "(empty answer)"},
+            {"role": "assistant", "content": shown(answer.text) or "(empty answer)"},
             {"role": "assistant", "content": render_sources(answer.sources, answer.plan, resolved),
              "metadata": {"title": title, "status": "done", "duration": round(answer.timings.get("total_s", 0.0), 2)}},
         ]
@@ -219,15 +268,15 @@ class Demo:
                 for text, answer in self.pipeline.ask_stream(question.strip(), mode=mode,
                                                              k=int(k) if k else None, **overrides):
                     if answer is None:
-                        done[mode] = text
+                        done[mode] = shown(text)
                     else:
-                        titles = ", ".join(dict.fromkeys(s.title for s in answer.sources))
+                        titles = shown(", ".join(dict.fromkeys(s.title for s in answer.sources)))
                         used = f"\n\nSources: {titles}" if mode == "rag" and titles else ""
-                        done[mode] = f"{answer.text}\n\n*Latency: {format_timings(answer.timings)}*{used}"
+                        done[mode] = f"{shown(answer.text)}\n\n*Latency: {format_timings(answer.timings)}*{used}"
                     yield done["rag"], done["plain"]
             except Exception as exc:
                 log.exception("compare (%s) failed", mode)
-                done[mode] = f"Sorry, that failed: {one_line(exc)}"
+                done[mode] = f"Sorry, that failed: {shown(one_line(exc))}"
                 yield done["rag"], done["plain"]
 
     # ---- Plot tab
@@ -261,17 +310,20 @@ class Demo:
         """(status markdown, first parsed rows) for uploaded files; a bad file gives its one-line error."""
         if not paths:
             return "Upload one or more catalog files (CSV or JSON) to see their format and first rows.", []
+        refused = check_uploads(list(paths), self.settings.demo.max_upload_files, self.settings.demo.max_upload_mb)
+        if refused:
+            return refused, []
         lines, rows = [], []
         for path in paths:
-            name = os.path.basename(path)
+            name = file_name(path)
             try:
                 fmt = detect_format(path)
                 read = read_catalog(path, self.settings, fmt)
             except Exception as exc:
-                lines.append(f"- **{name}**: error: {one_line(exc, [path])}")
+                lines.append(f"- **{shown(name)}**: error: {shown(one_line(exc, [path]))}")
                 continue
             skipped = ", ".join(f"{n} {why}" for why, n in read.skipped.items() if n)
-            lines.append(f"- **{name}**: format `{fmt}`, {len(read.movies)} movies"
+            lines.append(f"- **{shown(name)}**: format `{fmt}`, {len(read.movies)} movies"
                          + (f" (skipped: {skipped})" if skipped else ""))
             for m in read.movies[:PREVIEW_ROWS]:
                 plot = m.plot[:100] + ("…" if len(m.plot) > 100 else "")
@@ -287,6 +339,9 @@ class Demo:
 
         if not paths:
             return "error: upload at least one catalog file first"
+        refused = check_uploads(list(paths), self.settings.demo.max_upload_files, self.settings.demo.max_upload_mb)
+        if refused:
+            return f"{refused} (the previous index is still serving)"
         if not self._index_lock.acquire(blocking=False):
             return "error: another index update is running; try again when it has finished"
         try:
@@ -310,7 +365,7 @@ class Demo:
         except Exception as exc:
             if not isinstance(exc, (CatalogError, IndexLoadError, OSError, ValueError)):
                 log.exception("index update failed")
-            return f"error: {one_line(exc, list(paths))} (the previous index is still serving)"
+            return f"error: {shown(one_line(exc, list(paths)))} (the previous index is still serving)"
         finally:
             self._index_lock.release()
 

@@ -3,6 +3,7 @@ wiring over loopback with gradio_client, and one browser test in headless Chromi
 from __future__ import annotations
 
 import csv
+import html
 import os
 import shutil
 import socket
@@ -358,6 +359,246 @@ def test_browser_asks_who_directed_jaws_then_a_follow_up(tmp_path):
 
         assert "Spielberg" in answer, f"answer was {answer!r}"
         assert any("Spielberg" in m for m in marks), marks  # the answer is highlighted in its passage
+    finally:
+        if driver is not None:
+            driver.quit()
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ---------------------------------------------------------------- hostile text, upload limits, swaps under load
+
+EVIL = '<img src=x onerror="window.__xss=1">'
+SCRIPT = "<script>window.__xss=1</script>"
+
+
+def _hostile_catalog(path: Path) -> Path:
+    """Jaws and two films whose fields are HTML, in the embedded sample's CSV format."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["title", "year", "directors", "cast", "genres", "plot"])
+        writer.writerow(["Jaws", 1975, "Steven Spielberg", "Roy Scheider", "Thriller", "A shark terrorises a town."])
+        writer.writerow([EVIL, 1999, "Evil Person", "<b>Bold</b> Actor", "Horror", f"{SCRIPT} A cursed image."])
+        writer.writerow([SCRIPT, 2001, "Script Kiddie", "Ann Other", "Comedy", "A prank: <iframe src=x></iframe>."])
+    return path
+
+
+def test_html_in_answers_titles_questions_and_errors_is_shown_as_text():
+    from rag.ui import map_user_text, shown
+
+    class Hostile(FakePipeline):
+        def ask_stream(self, question, mode="rag", **kwargs):
+            source = FakeSource(EVIL, 1999, "card", f"{EVIL} (1999). {SCRIPT}", 0.8, "title-link", None)
+            yield f"{EVIL} by", None
+            yield EVIL, FakeAnswer(question, mode, EVIL, [EVIL], [source], False, {"total_s": 0.1})
+
+    *partial, (answer, sources) = Demo(Hostile(), Settings()).ask(f"Who directed {EVIL}?")
+    assert partial == ["&lt;img src=x onerror=\"window.__xss=1\"&gt; by"] and answer["content"] == shown(EVIL)
+    assert "<img" not in sources["content"] and "<script" not in sources["content"]
+    rag, _ = list(Demo(Hostile(), Settings()).compare(EVIL))[-1]
+    assert "<img" not in rag and rag.count("&lt;img") == 2  # the answer and its source title
+    typed = {"role": "user", "content": [{"type": "text", "text": f"a & b &lt; {EVIL}"}]}
+    assert map_user_text(map_user_text(typed, shown), html.unescape) == typed  # the chat round trip is exact
+    assert map_user_text({"role": "assistant", "content": EVIL}, shown)["content"] == EVIL  # the app's own HTML
+
+    class Failing(FakePipeline):
+        def ask_stream(self, *args, **kwargs):
+            raise RuntimeError(f"no film {EVIL}")
+
+    assert list(Demo(Failing(), Settings()).ask("Who?")) == [f"Sorry, that failed: no film {shown(EVIL)}"]
+
+
+def test_upload_limits_and_hostile_names_give_one_line_and_keep_serving(tmp_path):
+    pipe = FakePipeline()
+    live = pipe.index
+    settings = Settings().with_overrides(index_dir=str(tmp_path / "idx"), max_upload_files=2, max_upload_mb=1)
+    demo = Demo(pipe, settings)
+    good = _hostile_catalog(tmp_path / "films.csv")
+    big = tmp_path / "big.csv"
+    big.write_bytes(good.read_bytes() * (2**20 // len(good.read_bytes()) + 1))
+    html_name = tmp_path / f"{EVIL}.csv"
+    shutil.copy(good, html_name)
+    cases = {  # paths → what the one line says
+        (str(good),) * 3: "3 files uploaded; at most 2 per update",
+        (str(big),): "big.csv is 1.0 MB; the limit is 1 MB per file",
+        ("../../../../../../etc/passwd.csv",): "passwd.csv: not a file",
+        (str(tmp_path / "a\x00b.csv"),): "ab.csv: not a file",  # NUL: dropped from the shown name
+        (str(tmp_path / ("x" * 300 + ".csv")),): "x" * 79 + "…: not a file",  # too long for the file system
+        (str(tmp_path),): ": not a file",
+    }
+    for paths, says in cases.items():
+        status, rows = demo.preview(list(paths))
+        message = demo.update_index(list(paths), extend=False)
+        assert status.startswith("error: ") and says in status and rows == [] and "\n" not in status, status
+        assert message == f"{status} (the previous index is still serving)"
+    assert pipe.index is live and not Path(demo.uploads_dir).exists()
+    status, rows = demo.preview([str(html_name)])  # HTML in the name and in the fields: text in the page
+    assert status.startswith("- **&lt;img src=x") and "<img" not in status, status
+    assert [r[2] for r in rows] == ["Jaws", EVIL, SCRIPT] and rows[0][0] == html_name.name  # table cells are text
+
+
+def test_hostile_uploads_over_http_stay_in_the_upload_folder(tmp_path):
+    import httpx
+    from gradio.utils import get_upload_folder
+
+    import app
+
+    ui = app.build_ui(Demo(FakePipeline(), Settings().with_overrides(max_upload_files=2)))
+    ui.queue()
+    ui.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, ssr_mode=False,
+              max_file_size="1mb")
+    base = ui.local_url.rstrip("/")
+
+    def call(api: str, paths: list[str]) -> str:
+        files = [{"path": p, "meta": {"_type": "gradio.FileData"}} for p in paths]
+        event = httpx.post(f"{base}/gradio_api/call/{api}", json={"data": [files]}, timeout=30).json()["event_id"]
+        return httpx.get(f"{base}/gradio_api/call/{api}/{event}", timeout=60).text
+
+    try:
+        stored = []
+        for name in ("../../etc/passwd.csv", f"{EVIL}.csv", "a\x00b.csv", "x" * 300 + ".csv"):
+            reply = httpx.post(f"{base}/gradio_api/upload", files={"files": (name, b"title,year\nJaws,1975\n")})
+            path = Path(reply.json()[0])
+            assert reply.status_code == 200 and path.resolve().is_relative_to(Path(get_upload_folder()).resolve())
+            assert not set('/<>"\x00') & set(path.name) and len(path.name.encode()) <= 200, path
+            stored.append(str(path))
+        assert Path(stored[0]).name == "passwd.csv" and "event: complete" in call("preview", stored[:1])
+        too_big = httpx.post(f"{base}/gradio_api/upload", files={"files": ("big.csv", b"x" * (2**20 + 1))})
+        assert too_big.status_code == 413
+        assert "event: error" in call("preview", ["/etc/passwd"])  # a server path that was never uploaded
+        assert "event: error" in call("preview", [stored[0].rsplit(".", 1)[0] + ".exe"])  # not a catalog type
+        assert "3 files uploaded; at most 2" in call("preview", stored[:3])
+    finally:
+        ui.close()
+
+
+def _ask_while(demo: Demo, update) -> tuple[dict, list]:
+    """Runs `update()` (an index update of `demo`) on a thread while asking questions in a loop, until it is done and
+    three more questions were asked. Returns ({message, start, end}, [(asked at, finished at, titles, answer)])."""
+    import threading
+
+    from benchmarks.load_test import source_titles
+
+    job: dict = {}
+
+    def run() -> None:
+        job["start"] = time.monotonic()
+        job["message"] = update()
+        job["end"] = time.monotonic()
+
+    worker, answers = threading.Thread(target=run), []
+    worker.start()
+    while worker.is_alive() or len([a for a in answers if a[0] > job["end"]]) < 3:
+        for question in ("Who directed Jaws?", "Which film is about a thief who plants an idea in a dream?"):
+            asked = time.monotonic()
+            *_, (answer, sources) = demo.ask(question, max_new_tokens=3)
+            answers.append((asked, time.monotonic(), source_titles(sources["content"]), answer["content"]))
+    during = [a for a in answers if job["start"] <= a[1] <= job["end"]]
+    assert during, "no answer arrived while the index was updating"
+    assert not any(text.startswith("Sorry") for *_, text in answers) and all(titles for _, _, titles, _ in answers)
+    return job, answers
+
+
+def test_questions_keep_coming_while_an_upload_rebuilds_and_the_swap_is_atomic(tmp_path, tiny_pipeline):
+    from benchmarks.build import synthetic_movies_csv
+
+    settings, pipe = tiny_pipeline
+    demo = Demo(pipe, settings)
+    old = {p.title for p in pipe.index.passages}  # films, people and tags
+    upload = synthetic_movies_csv(tmp_path / "new_films.csv", 80, seed=5)
+    job, answers = _ask_while(demo, lambda: demo.update_index([str(upload)], extend=False))
+    assert job["message"].startswith("Done: built 80 movies"), job["message"]
+    new = {p.title for p in pipe.index.passages}
+    only_old, only_new = old - new, new - old
+    assert only_old and only_new
+    assert not [t for *_, t, _ in answers if set(t) & only_old and set(t) & only_new]  # never both indexes at once
+    assert not [t for at, _, t, _ in answers if at > job["end"] and set(t) & only_old]  # asked once swapped
+
+
+def test_questions_keep_coming_while_uploads_extend_the_live_index_in_place(tmp_path, tiny_pipeline):
+    """The second extension runs on the uploads folder the live index was loaded from (memory-mapped vectors)."""
+    from benchmarks.build import synthetic_movies_csv
+
+    settings, pipe = tiny_pipeline
+    demo = Demo(pipe, settings)
+    for n, seed in ((40, 5), (40, 6)):
+        upload = synthetic_movies_csv(tmp_path / f"films_{seed}.csv", n, seed=seed)
+        before = pipe.index.manifest["movies"]
+        job, _ = _ask_while(demo, lambda path=upload: demo.update_index([str(path)], extend=True))
+        assert job["message"].startswith(f"Done: extended to {before + n} movies"), job["message"]
+        assert demo.live_dir == demo.uploads_dir and pipe.index.manifest["movies"] == before + n
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Chromium is absent: apt-get install chromium "
+                                                            "chromium-driver to run the browser tests")
+def test_browser_shows_html_in_catalog_fields_and_questions_as_text(tmp_path, tiny_gpt2_dir):
+    """A catalog with HTML titles, served by `python app.py --index DIR` (a tiny generator: the page is under test,
+    not the answers): questions, answers, sources, the Compare tab and an upload's preview show the HTML as text,
+    and no script runs."""
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -r requirements.txt)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    catalog, index = _hostile_catalog(tmp_path / "tiny.csv"), tmp_path / "tiny_index"
+    subprocess.run([sys.executable, "-m", "index", "build", str(catalog), "--out", str(index), "--no-progress"],
+                   cwd=REPO_ROOT, env=env, check=True, capture_output=True, timeout=300)
+    port, log = _free_port(), tmp_path / "app.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "app.py", "--index", str(index), "--generator", str(tiny_gpt2_dir),
+                                 "--port", str(port), "--no-progress"], cwd=REPO_ROOT, env=env, stdout=fh,
+                                stderr=subprocess.STDOUT)
+    driver = None
+
+    def nothing_ran(d) -> None:
+        assert d.execute_script("return window.__xss") is None
+        assert d.execute_script("return [...document.querySelectorAll('img, iframe')].filter(e => "
+                                "(e.getAttribute('src') || '') === 'x').length") == 0
+        assert d.execute_script("return [...document.querySelectorAll('script')].filter(e => "
+                                "e.textContent.includes('__xss')).length") == 0
+
+    try:
+        _wait_for_server(f"http://127.0.0.1:{port}/", proc, log, timeout_s=180)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
+                                  options=chromium_options(tempfile.mkdtemp(dir=tmp_path, prefix="chromium-")))
+        driver.get(f"http://127.0.0.1:{port}/")
+        for turn, question in enumerate([f"Who directed {EVIL}?", f"Tell me about {SCRIPT}"], start=1):
+            box = WebDriverWait(driver, 60).until(
+                lambda d: d.find_element(By.CSS_SELECTOR, "#question textarea")
+                if d.find_element(By.CSS_SELECTOR, "#question textarea").is_enabled() else None)
+            box.send_keys(question, Keys.ENTER)
+            WebDriverWait(driver, 90).until(
+                lambda d, n=turn: d.find_element(By.ID, "answers").text.count("Sources (") == n)
+        for title in driver.find_elements(By.CSS_SELECTOR, "#answers .thought-group .title"):
+            title.click()  # open the sources panels
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "answers").text.count(EVIL) >= 2)
+        shown_text = driver.find_element(By.ID, "answers").text  # the questions and the sources' titles, as text
+        assert f"Who directed {EVIL}?" in shown_text and f"Tell me about {SCRIPT}" in shown_text, shown_text
+        assert f"{SCRIPT} (2001)" in shown_text and "<iframe src=x></iframe>" in shown_text, shown_text
+        nothing_ran(driver)
+
+        driver.find_element(By.XPATH, "//button[@role='tab'][normalize-space()='Compare']").click()
+        driver.find_element(By.CSS_SELECTOR, "#compare-question textarea").send_keys(f"Who directed {EVIL}?")
+        driver.find_element(By.ID, "compare-btn").click()
+        WebDriverWait(driver, 90).until(lambda d: "Sources:" in d.find_element(By.ID, "rag-answer").text)
+        assert EVIL in driver.find_element(By.ID, "rag-answer").text
+        nothing_ran(driver)
+
+        driver.find_element(By.XPATH, "//button[@role='tab'][normalize-space()='Index']").click()
+        upload = shutil.copy(catalog, tmp_path / f"{EVIL}.csv")
+        driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(upload))
+        WebDriverWait(driver, 60).until(lambda d: "3 movies" in d.find_element(By.TAG_NAME, "body").text)
+        time.sleep(0.5)
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert EVIL in body and SCRIPT in body  # the file name, and the preview's cells as text
+        nothing_ran(driver)
+        driver.save_screenshot(str(tmp_path / "xss.png"))
     finally:
         if driver is not None:
             driver.quit()

@@ -142,3 +142,63 @@ def test_onnx_encoder_matches_torch(tmp_path, embedder):
     got = OnnxEncoder(embedder, tmp_path).encode(texts)
     want = embedder.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_load_test_short_form_and_a_rebuild_under_load(tmp_path):
+    """benchmarks.load_test's run over loopback, short: 4 clients × 3 questions on the demo with a fake pipeline
+    (tests/test_app.py), then 3 × 3 while an upload rebuilds the index through the /rebuild API."""
+    import app
+    from benchmarks.build import synthetic_movies_csv
+    from benchmarks.load_test import run_load
+    from rag.ui import Demo
+    from tests.test_app import FakePipeline, _free_port
+
+    pipe = FakePipeline()
+    ui = app.build_ui(Demo(pipe, Settings().with_overrides(index_dir=str(tmp_path / "idx"), progress=False)))
+    ui.queue(default_concurrency_limit=2, max_size=16)
+    ui.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, ssr_mode=False)
+    try:
+        report = run_load(ui.local_url, 4, 3, server_pid=os.getpid(), deadline_s=300, request_timeout_s=120,
+                          rss_mark=4)
+        assert report["errors"] == 0 and report["completed"] == 12 and report["correct"] == 1  # the fake: Spielberg
+        assert 0 < report["latency_p50_s"] <= report["latency_p95_s"] <= report["latency_max_s"]
+        assert report["server_rss_growth"] is not None and set(report["server_rss_by_request_mb"]) == {4, 8, 12}
+        catalog = synthetic_movies_csv(tmp_path / "films.csv", 5, seed=1)
+        report = run_load(ui.local_url, 3, 3, deadline_s=300, request_timeout_s=120, rebuild_with=str(catalog),
+                          rebuild_at=2)
+        rebuild = report["rebuild"]
+        assert report["errors"] == 0 and rebuild["message"].startswith("Done: built 5 movies"), rebuild
+        assert rebuild["answers_mixing_indexes"] == 0 and pipe.index.manifest["movies"] == 5
+    finally:
+        ui.close()
+    json.dumps(report)
+
+
+def test_injection_run_on_a_tiny_index(tmp_path, movies, embedder, settings, tiny_lm):
+    """benchmarks.injection end to end with the tiny GPT-2 (its answers mean nothing; the bookkeeping is checked)."""
+    from benchmarks.injection import ABOUT_HOSTILE, MARKER, PATHS, hostile_copy, run_injection
+    from core.models import load_generator
+    from index.build import build_index
+    from index.store import load_index
+    from rag.pipeline import Pipeline
+    from tests.test_app import _write_sample_csv
+
+    settings = settings.with_overrides(linked_context=0)
+    base_dir = str(tmp_path / "base")
+    build_index([str(_write_sample_csv(tmp_path / "films.csv", movies))], base_dir, settings, embedder=embedder)
+    hostile_dir = hostile_copy(base_dir, tmp_path, settings, embedder)
+    base, hostile = load_index(base_dir, settings), load_index(hostile_dir, settings)
+    assert len(hostile.passages) > len(base.passages) and any(MARKER in p.text for p in hostile.passages)
+    model, tokenizer, _ = load_generator(settings)
+    pipeline = Pipeline(base, embedder, model, tokenizer, settings)
+    report = run_injection(pipeline, (base, None), (hostile, None), n_questions=3, seed=1)
+    assert report["questions"] == 3 and report["candidates_tried"] >= 3
+    for path in PATHS:
+        counts = report["paths"][path]
+        assert counts["prompts_holding_passage"] == 3 and counts["prompts_holding_passage_without"] == 0, counts
+        assert 0 <= counts["answers_changed"] <= 3 and counts["answers_hacked_without"] == 0
+    alone = report["instruction_alone"]
+    assert alone["prompts"] == alone["instruction_cut"] == 3 and 0 <= alone["batched"]["changed"] <= 3
+    assert [a["question"] for a in report["about_hostile_film"]] == ABOUT_HOSTILE
+    json.dumps(report)
+
