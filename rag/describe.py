@@ -16,7 +16,7 @@ from rag.plan import EntityKind, Plan
 
 PLOT_WORDS = 45  # words of plot in the written description (whole sentences; at least the first one)
 PLOT_SENTENCES = 2  # sentences of plot at most
-PLOT_CHUNKS = 1  # plot chunks in the evidence (the written description uses the opening only)
+PLOT_CHUNKS = 1  # plot chunks in the evidence at least; more when the written opening runs past the first one
 STARS = 3  # cast members named
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“'(])")
 
@@ -40,14 +40,15 @@ class Describer:
         card = self.films.card(film)
         if card is not None:
             run.facts.append(Fact(card.text, card.key, card.title, card.year))
-        for chunk in self.films.plots(film)[:PLOT_CHUNKS]:
+        chunks = cited_chunks(self.films.plots(film), plot_opening(self.catalog.film(film).plot))
+        for chunk in chunks:
             run.facts.append(Fact(chunk.text, chunk.key, chunk.title, chunk.year))
         others = [f for f in ids if f != film]
         if others:  # remakes: say which one this is, and cite the others' cards
             listed = ", ".join(label(self.catalog, f) for f in others[:3])
             run.facts.append(Fact(f"Other films titled {topic.name}: {listed}.", f"card:{others[0]}"))
         run.answer = describe(self.catalog, film) + (f" (Also in the catalog: {listed}.)" if others else "")
-        run.steps.append(f"describe {run.answers[0]}: card + {len(self.films.plots(film)[:PLOT_CHUNKS])} plot chunks")
+        run.steps.append(f"describe {run.answers[0]}: card + {len(chunks)} plot chunks")
         return run
 
     def _prominence(self, film_id: str) -> tuple:
@@ -71,13 +72,27 @@ def describe(catalog: Catalog, film_id: str) -> str:
     return f"{text} {plot}" if plot else text
 
 
+def cited_chunks(chunks: list, opening: str) -> list:
+    """The first plot chunks, as many as the written opening spans (a catalog's plot can join a one-line overview
+    and a longer synopsis as paragraphs, which never share a chunk), and at least PLOT_CHUNKS."""
+    needed, out, covered = len(opening.split()), [], 0
+    for chunk in chunks:
+        if len(out) >= PLOT_CHUNKS and covered >= needed:
+            break
+        out.append(chunk)
+        label_words = len(f"{chunk.title} ({chunk.year}):".split()) if chunk.year else len(f"{chunk.title}:".split())
+        covered += len(chunk.text.split()) - label_words  # the chunk's words after its "Title (year): " label
+    return out
+
+
 def plot_opening(plot: str, words: int = PLOT_WORDS) -> str:
-    """The plot's first sentences, about `words` words (at least one sentence; an over-long one is cut)."""
+    """The plot's first sentences, about `words` words (at least one sentence; an over-long one is cut), each
+    starting with a capital (some catalogs store lower-cased overviews)."""
     out: list[str] = []
     for sentence in _SENTENCE.split(" ".join(plot.split())):
         if out and (len(" ".join(out).split()) + len(sentence.split()) > words or len(out) >= PLOT_SENTENCES):
             break
-        out.append(sentence)
+        out.append(sentence[:1].upper() + sentence[1:])
     text = " ".join(out)
     cut = text.split()
     return text if len(cut) <= words * 2 else " ".join(cut[:words * 2]).rstrip(",;:") + " …"

@@ -11,7 +11,8 @@ from __future__ import annotations
 from core.records import normalize
 
 UNHELD_FIELDS: dict[str, tuple[str, ...]] = {  # what the catalog lacks, as said → the words asking for it
-    "composer credits": ("composer", "composed", "soundtrack", "film score", "musical score", "music by"),
+    "composer credits": ("composer", "composed", "soundtrack", "film score", "musical score", "music by",
+                         "the music for", "the music of", "the music in", "did the music", "wrote the music"),
     "producer credits": ("producer", "producers", "produced", "executive producer"),
     "cinematographer credits": ("cinematographer", "cinematography", "director of photography"),
     "editor credits": ("film editor", "editor", "edited"),

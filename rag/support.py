@@ -12,8 +12,9 @@ import re
 
 from core.records import normalize
 
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:st|nd|rd|th|s)?(?!\w)")  # "1991", "7th", "'30s" (whole words)
 _WORD = re.compile(r"[\w'’-]+")
+_POSSESSIVE = re.compile(r"['’]s$")  # "Ki-taek's" claims "Ki-taek"; "Brink's Job" stays whole inside a name
 _CONNECTORS = frozenset("of the de la le von van der du di da del".split())  # inside names: "Lord of the Rings"
 _LEADS = frozenset("""
 a an the in on at after before when while as his her their its this that these those he she they it we you i
@@ -24,7 +25,7 @@ soon years year if once upon during eventually finally following together
 
 def claims(text: str) -> list[str]:
     """The numbers and names `text` states, in order (duplicates kept once)."""
-    return list(dict.fromkeys(claim for claim, _ in _claims(text)))
+    return list(dict.fromkeys(_POSSESSIVE.sub("", claim) for claim, _ in _claims(text)))
 
 
 def unsupported_claims(text: str, passages: list[str]) -> list[str]:
@@ -32,12 +33,12 @@ def unsupported_claims(text: str, passages: list[str]) -> list[str]:
     that opens a sentence may carry a capitalised ordinary word first ("Starring Song Kang-ho"): it counts as held
     when both that word and the rest are."""
     held = " " + " ".join(normalize(p) for p in passages) + " "
-    has = lambda words: f" {normalize(words)} " in held
+    has = lambda words: f" {normalize(words)} " in held or f" {normalize(_POSSESSIVE.sub('', words))} " in held
     out = []
     for claim, opens_sentence in _claims(text):
         first, _, rest = claim.partition(" ")
         if not has(claim) and not (opens_sentence and rest and has(first) and has(rest)):
-            out.append(claim)
+            out.append(_POSSESSIVE.sub("", claim))
     return list(dict.fromkeys(out))
 
 
@@ -49,7 +50,7 @@ def _claims(text: str) -> list[tuple[str, bool]]:
         words = [*_WORD.findall(sentence), ""]  # "" flushes the last run
         for position, word in enumerate(words):
             if word[:1].isupper() and not word.isdigit():
-                run.append(re.sub(r"['’]s$", "", word))  # "Ki-taek's" claims "Ki-taek"
+                run.append(word)  # a final possessive is dropped when the claim is checked
                 continue
             if run and word.lower() in _CONNECTORS and word:
                 run.append(word)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from core.config import Settings
+from core.records import Passage, PassageKind
 from index.catalog import Catalog
-from rag.describe import Describer, plot_opening
+from rag.describe import Describer, cited_chunks, plot_opening
 from rag.films import FilmPassages
 from rag.identify import Identifier
 from rag.plan import parse_plan
@@ -44,6 +45,19 @@ def test_plot_opening_keeps_whole_sentences():
     plot = "First sentence here. Second one follows. A third would be too many."
     assert plot_opening(plot) == "First sentence here. Second one follows."
     assert plot_opening("word " * 200, words=10).endswith("…")
+    assert plot_opening("a lower-cased overview. Then more.") == "A lower-cased overview. Then more."
+
+
+def test_the_evidence_cites_every_plot_chunk_the_opening_uses():
+    def chunk(i: int, text: str) -> Passage:
+        return Passage(key=f"plot:x:{i}", kind=PassageKind.PLOT, text=f"Blade: Runner (1998): {text}",
+                       title="Blade: Runner", year=1998)
+
+    overview, synopsis = "A hunter slays vampires.", "The Daywalker protects humanity. He fights an army."
+    chunks = [chunk(0, overview), chunk(1, synopsis), chunk(2, "Later events.")]
+    assert cited_chunks(chunks, plot_opening(f"{overview}\n\n{synopsis}")) == chunks[:2]  # paragraphs: two chunks
+    assert cited_chunks(chunks, plot_opening(overview)) == chunks[:1]
+    assert cited_chunks([], "Anything.") == []
 
 
 def test_recommend_ranks_shared_people_and_never_the_film_itself(catalog, films):

@@ -28,3 +28,11 @@ def test_a_name_must_appear_whole_and_in_order():
     assert unsupported_claims("It stars Kang-ho Song.", [CARD]) == ["Kang-ho Song"]
     assert unsupported_claims("Starring Song Kang-ho.", [CARD]) == []  # an ordinary word opening the sentence
     assert unsupported_claims("Starring Kang-ho Song.", [CARD]) == ["Starring Kang-ho Song"]
+
+
+def test_possessives_ordinals_and_decades_match_as_written():
+    passage = "The Brink's Job (1978): in the '30s, the 7th crew robs a truck."
+    text = "The Brink's Job (1978) is set in the '30s; the 7th crew robs a truck."
+    assert unsupported_claims(text, [passage]) == []
+    assert claims(text) == ["1978", "30s", "7th", "Brink's Job"]
+    assert unsupported_claims("The 8th crew of Brink's Heist.", [passage]) == ["8th", "Brink's Heist"]
