@@ -26,6 +26,7 @@ from rag.execute import Execution, Executor
 from rag.fields import asked_unheld_field
 from rag.films import FilmPassages
 from rag.identify import Identifier
+from rag.names import widened_name
 from rag.plan import PATH_OPS, EntityKind, Op, Plan
 from rag.prompt import format_answer, split_answer
 from rag.recommend import Recommender
@@ -242,10 +243,30 @@ class Evidence:
         if dated is not None:
             return Execution(missing=f"{dated} is not in the catalog.", steps=[f"{dated}: the catalog has the title, "
                                                                               "not from that year"])
+        longer = self._longer_name(question, plan)
+        if longer is not None:
+            return Execution(missing=f"{longer} is not in the catalog.", steps=[f"{longer}: the question names more "
+                                                                               "than the title or name it linked"])
         unknown = self._unknown_film(question, plan)
         if unknown is None:
             return None
         return Execution(missing=f"{unknown} is not in the catalog.", steps=[f"{unknown}: no such film; nothing links"])
+
+    def _longer_name(self, question: str, plan: Plan) -> str | None:
+        """A film or person the question names with more words than the catalog's title or name the plan linked
+        ("That Good Night" → *The Good Night*), when the catalog holds nothing by the longer name (rag.names)."""
+        if plan.op in (Op.OFF_TOPIC, Op.IDENTIFY):
+            return None
+        topics = {normalize(t.name) for t in plan.topics if t.kind in (EntityKind.FILM, EntityKind.PERSON)}
+        catalog = self.executor.catalog
+        for link in self.retriever.link(question):
+            if link.stage not in (Stage.TITLE_LINK, Stage.PERSON_LINK) \
+                    or normalize(self.retriever.index.passages[link.rows[0]].title) not in topics:
+                continue
+            name = widened_name(question, link.start, link.end)
+            if name and not catalog.films_named(name) and not catalog.people_named(name):
+                return name
+        return None
 
     def _film_of_another_year(self, plan: Plan) -> str | None:
         """"the 1985 film Wayne's World 2": a question about one film (a lookup from it, or a description) that

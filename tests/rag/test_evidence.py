@@ -212,3 +212,16 @@ def test_a_computed_result_line_gets_room_to_be_written_whole(planned, monkeypat
     planned.ask("Which is older, Scarface 1932 or Inception?")
     assert calls[0]["max_new_tokens"] == planned.settings.decoding.long_max_new_tokens // 2
     assert calls[0].get("stop") is None  # still one line: the default stop at a newline
+
+
+def test_a_longer_name_than_the_linked_title_is_named_as_absent(mem_index, embedder, tiny_model, rag_settings):
+    model, tokenizer = tiny_model
+    plans = {"Who directed Jaws 2?": ('lookup film:"Jaws" > director', 0.99),
+             "Who directed That Jaws Thing?": ('lookup film:"Jaws" > director', 0.99),
+             "Who directed Jaws?": ('lookup film:"Jaws" > director', 0.99)}
+    pipeline = Pipeline(mem_index, embedder, model, tokenizer, rag_settings, generator_name="tiny-gpt2",
+                        planner=FakePlanner(plans), catalog=Catalog.from_movies(_movies()))
+    sequel = pipeline.ask("Who directed Jaws 2?")
+    assert sequel.text == "Jaws 2 is not in the catalog." and sequel.abstained and sequel.written_by == "template"
+    assert pipeline.ask("Who directed That Jaws Thing?").text == "That Jaws Thing is not in the catalog."
+    assert pipeline.ask("Who directed Jaws?").items == ["Steven Spielberg"]
