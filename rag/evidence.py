@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.config import Settings
 from core.records import Passage, PassageKind, Stage, normalize
@@ -27,7 +27,7 @@ from rag.fields import asked_unheld_field
 from rag.films import FilmPassages
 from rag.identify import Identifier
 from rag.names import widened_name
-from rag.plan import PATH_OPS, EntityKind, Op, Plan
+from rag.plan import PATH_OPS, EntityKind, Op, Plan, Rel
 from rag.prompt import format_answer, split_answer
 from rag.recommend import Recommender
 from rag.retrieve import Hit, Retrieval, Retriever
@@ -212,7 +212,8 @@ class Evidence:
             elif plan.op == Op.RECOMMEND:
                 out[i] = done(i, self.recommender(plan, question))
             else:
-                out[i] = done(i, self.executor(plan))
+                plans[i], run = self._executed(plan)
+                out[i] = done(i, run)
         for i, run in zip(identified, self.identifier([questions[i] for i in identified]) if identified else []):
             out[i] = done(i, run)
         found = self.retriever.search_batch([questions[i] for i in searched], k=k, years=years, genres=genres)
@@ -226,6 +227,19 @@ class Evidence:
         if self.executor is None:
             return [None] * len(questions)
         return self.planner.plan_batch(questions, self.retriever)
+
+    def _executed(self, plan: Plan) -> tuple[Plan, Execution]:
+        """(plan, execution) of an exact plan. "Describe X" asks a film's tags in WikiMovies' wording, and is
+        planned so: a film with no tags is described instead (its card and plot), not answered "no tag"."""
+        run = self.executor(plan)
+        if run.missing and plan.op == Op.LOOKUP and [str(hop) for hop in plan.path] == [f"> {Rel.TAG}"] \
+                and len(plan.topics) == 1 and plan.topics[0].kind == EntityKind.FILM:
+            describe = replace(plan, op=Op.DESCRIBE, path=[])
+            described = self.describer(describe)
+            if not described.missing:
+                described.steps.insert(0, f"{run.missing} Described instead.")
+                return describe, described
+        return plan, run
 
     def _declined(self, question: str, plan: Plan | None) -> Execution | None:
         """An execution that only says what the catalog lacks: the question is surely off-topic, asks for a field

@@ -225,3 +225,16 @@ def test_a_longer_name_than_the_linked_title_is_named_as_absent(mem_index, embed
     assert sequel.text == "Jaws 2 is not in the catalog." and sequel.abstained and sequel.written_by == "template"
     assert pipeline.ask("Who directed That Jaws Thing?").text == "That Jaws Thing is not in the catalog."
     assert pipeline.ask("Who directed Jaws?").items == ["Steven Spielberg"]
+
+
+def test_describe_planned_as_a_tag_lookup_describes_a_film_without_tags(mem_index, embedder, tiny_model,
+                                                                         rag_settings):
+    model, tokenizer = tiny_model
+    plans = {"describe Inception": ('lookup film:"Inception" > tag', 0.99),  # WikiMovies' wording for its tags
+             "describe Jaws": ('lookup film:"Jaws" > tag', 0.99)}
+    pipeline = Pipeline(mem_index, embedder, model, tokenizer, rag_settings, generator_name="tiny-gpt2",
+                        planner=FakePlanner(plans), catalog=Catalog.from_movies(_movies()))
+    described = pipeline.ask("describe Inception")  # no tags: the description, not "no tag"
+    assert described.plan["op"] == "describe" and not described.abstained
+    assert described.text.startswith("Inception (2010) is a") and described.written_by == "template"
+    assert pipeline.ask("describe Jaws").items == ["shark"]  # tags: WikiMovies' answer
