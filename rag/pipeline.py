@@ -3,13 +3,13 @@
 Modes: "rag" (retrieve, then answer from the context) and "plain" (the same model without context: the
 baseline). One batched flow answers: `ask(q)` is `ask_batch([q])[0]`; `ask_stream` reuses its building blocks
 (retrieve → prepare → generate, retried after an abstention → answer). Plot continuation (`plot`,
-`plot_stream`) is a separate operation: it continues an opening, with no retrieval and no answer items.
+`plot_stream`, from the rag.plots mixin) is a separate operation: it continues an opening, with no retrieval and no
+answer items.
 """
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -25,13 +25,13 @@ from rag.answer import Answer, Source, find_span, trained_prompt_settings
 from rag.evidence import Evidence, PlannedRetrieval
 from rag.generate import Generator
 from rag.planner import load_planner
+from rag.plots import PlotContinuation
 from rag.prompt import (
     ABSTAIN_ANSWER,
     build_rag_prompt,
     is_abstention,
     prompt_prefix,
     render_plain_prompt,
-    render_plot_prompt,
     snap_to_context,
     split_answer,
     strip_special_tokens,
@@ -42,7 +42,7 @@ from rag.retrieve import Retrieval, Retriever
 MODES = ("rag", "plain")
 
 
-class Pipeline:
+class Pipeline(PlotContinuation):
     """Answers questions over one index with one generator (`ask`, `ask_batch`, `ask_stream`); continues plots.
 
     Args:
@@ -235,49 +235,6 @@ class Pipeline:
             yield text, None
         return text
 
-    # ------------------------------------------------------------ plots: a model of their own, loaded on first use
-
-    _plot_loader: Callable | None = None  # () → (model, tokenizer, spec) or None; see use_plot_model
-    _plot_generator: Generator | None = None  # what plots run on once loaded; None: the answer generator
-    plot_generator_name: str | None = None  # the plot model's name once loaded; None: the answer generator's
-
-    def use_plot_model(self, loader: Callable) -> None:
-        """Continue plots with the model `loader()` returns, loaded on the first plot.
-
-        Args:
-            loader: () → (model, tokenizer, spec), or None for the answer generator; e.g. core.models.
-                load_plot_generator, which makes the plot adapter a weight-sharing view of the answer model.
-        """
-        self._plot_loader, self._plot_generator, self.plot_generator_name = loader, None, None
-        self._plot_lock = threading.Lock()
-
-    def plot_model(self) -> Generator:
-        """The Generator plots run on (loading it on the first call); the answer generator without a plot model."""
-        if self._plot_loader is not None:
-            with self._plot_lock:
-                if self._plot_loader is not None:  # another request may have loaded it meanwhile
-                    loaded = self._plot_loader()
-                    if loaded is not None:
-                        model, tokenizer, spec = loaded
-                        self._plot_generator = Generator(model, tokenizer, self.settings)
-                        self.plot_generator_name = spec.name
-                    self._plot_loader = None
-        return self._plot_generator or self.generator
-
-    def _plot_request(self, prompt: str, genre: str | None, gen_overrides: dict) -> tuple[Generator, str, str, dict]:
-        """(plot generator, opening, rendered prompt, generation options): the plot settings, overridden by non-None
-        options."""
-        opening = " ".join((prompt or "").split())
-        if not opening:
-            raise InputError("the plot prompt is empty")
-        s = self.settings
-        options = dict(max_new_tokens=s.plot.plot_max_new_tokens, temperature=s.plot.plot_temperature,
-                       top_p=s.plot.plot_top_p, repetition_penalty=s.plot.plot_repetition_penalty,
-                       no_repeat_ngram_size=s.plot.plot_no_repeat_ngram_size, stop=())
-        options.update({k: v for k, v in gen_overrides.items() if v is not None})
-        generator = self.plot_model()
-        return generator, opening, render_plot_prompt(generator.tokenizer, opening, genre, s), options
-
     # ------------------------------------------------------------ public
 
     def ask(self, question: str, mode: str = "rag", k: int | None = None, years: tuple | None = None,
@@ -359,33 +316,6 @@ class Pipeline:
         answer = self._answer(question, mode, text, sources, retrieval, prompt is not None, timings)
         yield answer.text, answer
 
-    def plot(self, prompt: str, genre: str | None = None, **gen_overrides) -> str:
-        """Continue a movie plot (no retrieval, no stop string: it runs to max_new_tokens or eos).
-
-        Args:
-            prompt: the plot opening (whitespace collapsed).
-            genre: condition the continuation on a genre, e.g. "Horror".
-            **gen_overrides: generation options; unset ones come from `settings.plot`.
-
-        Returns:
-            The opening followed by the plot model's continuation (ValueError when the opening is empty).
-        """
-        generator, opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
-        return _join_plot(opening, generator.generate([rendered], **options)[0])
-
-    def plot_stream(self, prompt: str, genre: str | None = None, **gen_overrides) -> Iterator[str]:
-        """`plot`, streamed. Arguments as in `plot`.
-
-        Yields:
-            The plot so far (opening + continuation) as tokens arrive; the last item equals `plot`'s result.
-        """
-        generator, opening, rendered, options = self._plot_request(prompt, genre, gen_overrides)
-        continuation = ""
-        for delta in generator.stream(rendered, **options):
-            continuation += delta
-            yield _join_plot(opening, continuation)
-
-
 def _without_repeats(text: str) -> str:
     """A generated list that names an item twice ("The Swan, The Swan, …"), with each item once."""
     items, seen, unique = text.split(", "), set(), []
@@ -423,12 +353,6 @@ def _plan_dict(retrieval: Retrieval | None) -> dict | None:
         out.update(steps=run.steps, answers=run.answers, missing=run.missing,
                    count=None if run.count is None else str(run.count))
     return out
-
-
-def _join_plot(opening: str, continuation: str) -> str:
-    """The opening and its continuation, with a space between unless the continuation starts with punctuation."""
-    space = "" if not continuation or continuation[0] in " ,.;:!?'" else " "
-    return opening + space + continuation
 
 
 def load_pipeline(settings: Settings, index_dir: str | None = None, need_index: bool = True) -> Pipeline:
