@@ -44,6 +44,7 @@ class PlannedRetrieval(Retrieval):
     plan: Plan | None = None
     execution: Execution | None = None
     plan_s: float = 0.0  # planning time per question (part of the retrieve time)
+    decline: str | None = None  # said instead of a generated answer its passages do not ground (`grounds`)
 
     @property
     def template(self) -> str | None:
@@ -77,6 +78,11 @@ class PlannedRetrieval(Retrieval):
     def long(self) -> bool:
         """The answer is several sentences or lines (describe, recommend): it does not stop at a newline."""
         return self.plan is not None and self.plan.op in LONG_OPS and self.execution is not None
+
+    def grounds(self, text: str, passages: list[str]) -> bool:
+        """Whether a generated answer may stand: always, unless the question leans off-topic (`decline` is set);
+        then only when every name and number it states is in its passages."""
+        return self.decline is None or not unsupported_claims(text, passages)
 
     def states(self, text: str) -> bool:
         """Whether a generated answer states the computed result: the count, the verdict, every winning film (its
@@ -218,8 +224,10 @@ class Evidence:
             out[i] = done(i, run)
         found = self.retriever.search_batch([questions[i] for i in searched], k=k, years=years, genres=genres)
         for i, retrieval in zip(searched, found):
+            leans_off_topic = plans[i] is not None and plans[i].op == Op.OFF_TOPIC  # but not surely: searched
             out[i] = PlannedRetrieval(retrieval.hits, retrieval.best_dense, retrieval.linked, retrieval.dense,
-                                      plan=plans[i], plan_s=plan_s)
+                                      plan=plans[i], plan_s=plan_s,
+                                      decline=self._coverage_line() if leans_off_topic else None)
         return out
 
     def plans(self, questions: list[str]) -> list[Plan | None]:

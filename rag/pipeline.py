@@ -168,12 +168,17 @@ class Pipeline(PlotContinuation):
     def _answer(self, question: str, mode: str, text: str, sources: list[Source], retrieval: Retrieval | None,
                 generated: bool, timings: dict[str, float]) -> Answer:
         template = None if generated else _template(retrieval)
+        declined = False
         if generated and isinstance(retrieval, PlannedRetrieval) and retrieval.fallback \
                 and not retrieval.states(text):  # computed, never guessed: a wrong wording gives way to the result
             text = template = retrieval.fallback
             generated = False
+        elif generated and isinstance(retrieval, PlannedRetrieval) \
+                and not retrieval.grounds(text, [s.text for s in sources if s.used]):  # an off-topic guess
+            text = template = retrieval.decline
+            generated, declined = False, True
         plan = _plan_dict(retrieval)
-        missing = bool(plan and plan.get("missing"))
+        missing = bool(plan and plan.get("missing")) or declined
         abstained = (not generated and template is None) or is_abstention(text) or missing
         written_by = "generator" if generated and not abstained else "template" if template else "abstention"
         text = text.rstrip(" ,;")  # a list cut by max_new_tokens
@@ -299,9 +304,9 @@ class Pipeline(PlotContinuation):
         text, clock = _template(retrieval) or ABSTAIN_ANSWER, {}
         if prompt is None:
             yield text, None
-        elif isinstance(retrieval, PlannedRetrieval) and retrieval.fallback:
-            # a computed result is checked before it is shown: streaming a wording the guard then replaces would
-            # show a wrong answer first (these answers are one short line, so little latency is lost)
+        elif isinstance(retrieval, PlannedRetrieval) and (retrieval.fallback or retrieval.decline):
+            # a computed result (or an off-topic-leaning guess) is checked before it is shown: streaming a wording the
+            # guard then replaces would show it first (these answers are one short line, so little latency is lost)
             text = self._generate([prompt], [retrieval], gen_overrides)[0]
             clock["first"] = time.perf_counter()
         else:

@@ -38,6 +38,7 @@ PLANS = {  # the resolved questions the planner is asked (FakePlanner: question 
         'lookup person:"Christopher Nolan" < director | year=2009..', 0.95),
     "Which films did Christopher Nolan direct before 2009?": (
         'lookup person:"Christopher Nolan" < director | year=..2008', 0.95),
+    "Which film has a shark in it?": ("identify", 0.2),  # unsure: hybrid retrieval, streamed
 }
 
 
@@ -208,7 +209,7 @@ def test_people_fit_by_the_role_the_chat_met_them_in(chat_pipeline):
 
 def test_an_interrupted_answer_is_not_remembered(chat_pipeline):
     chat = Conversation(chat_pipeline)
-    stream = chat.ask_stream("Which film has a shark in it?")  # unplanned: retrieval, streamed token by token
+    stream = chat.ask_stream("Which film has a shark in it?")  # an unsure plan: retrieval, streamed token by token
     assert next(stream)[1] is None
     stream.close()
     assert len(chat.memory) == 0

@@ -248,3 +248,16 @@ def test_describe_planned_as_a_tag_lookup_describes_a_film_without_tags(mem_inde
     assert described.plan["op"] == "describe" and not described.abstained
     assert described.text.startswith("Inception (2010) is a") and described.written_by == "template"
     assert pipeline.ask("describe Jaws").items == ["shark"]  # tags: WikiMovies' answer
+
+
+def test_an_unsure_off_topic_guess_its_passages_do_not_ground_is_declined(planned, monkeypatch):
+    said = {"text": "The square root of 1089 is 108."}
+    monkeypatch.setattr(planned.generator, "generate", lambda prompts, **kw: [said["text"]] * len(prompts))
+    monkeypatch.setattr(planned, "_abstains", lambda retrieval: False)  # the weak-retrieval abstention: not here
+    guess = planned.ask("What is the square root of 1089?")  # FakePlanner: off_topic at 0.1, so it is searched
+    assert guess.abstained and guess.text.startswith("I can only answer") and guess.written_by == "template"
+    *_, (streamed, answer) = planned.ask_stream("What is the square root of 1089?")
+    assert streamed == guess.text and answer.abstained  # checked before it is shown
+    said["text"] = "Steven Spielberg"  # grounded in the linked card of Jaws: it stands
+    kept = planned.ask("Who made that Jaws film?")
+    assert kept.text == "Steven Spielberg" and not kept.abstained and kept.plan["op"] == "off_topic"
