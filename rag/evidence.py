@@ -275,18 +275,17 @@ class Evidence:
         return Execution(missing=f"{unknown} is not in the catalog.", steps=[f"{unknown}: no such film; nothing links"])
 
     def _longer_name(self, question: str, plan: Plan) -> str | None:
-        """A film or person the question names with more words than a title or name it links or the planner tags
-        ("That Good Night" → *The Good Night*, "Crocodile Hunter: Collision Course" → the surname Hunter), when the
-        catalog holds nothing by the longer name (rag.names)."""
+        """A film or person the question names with more words than the catalog's title or name the plan linked
+        ("That Good Night" → *The Good Night*), when the catalog holds nothing by the longer name (rag.names)."""
         if plan.op in (Op.OFF_TOPIC, Op.IDENTIFY):
             return None
+        topics = {normalize(t.name) for t in plan.topics if t.kind in (EntityKind.FILM, EntityKind.PERSON)}
         catalog = self.executor.catalog
-        named = [(link.start, link.end) for link in self.retriever.link(question)
-                 if link.stage in (Stage.TITLE_LINK, Stage.PERSON_LINK)]
-        named += [(span.start, span.end) for span in self.planner.tag_batch([question], self.retriever)[0].spans
-                  if span.kind in ("film", "person") or any(kind in ("film", "person") for kind, _ in span.alts)]
-        for start, end in dict.fromkeys(named):
-            name = widened_name(question, start, end)
+        for link in self.retriever.link(question):
+            if link.stage not in (Stage.TITLE_LINK, Stage.PERSON_LINK) \
+                    or normalize(self.retriever.index.passages[link.rows[0]].title) not in topics:
+                continue
+            name = widened_name(question, link.start, link.end)
             if name and not catalog.films_named(name) and not catalog.people_named(name):
                 return name
         return None

@@ -8,8 +8,6 @@ from core.records import Stage
 from index.catalog import Catalog
 from rag.pipeline import Pipeline
 from rag.plan import parse_plan
-from rag.plan_spans import Vocabulary
-from rag.plan_tags import tag
 from tests.rag.conftest import _movies
 
 
@@ -30,11 +28,6 @@ class FakePlanner:
 
     def accepts(self, plan) -> bool:
         return plan.confidence >= self.threshold
-
-    def tag_batch(self, questions, retriever):  # the learned planner's tagging, without its template words
-        vocabulary = Vocabulary.from_passages(retriever.index.passages)
-        tags = retriever.tables.get(Stage.TAG_LINK, {})
-        return [tag(q, retriever.link(q), vocabulary, frozenset(), tags) for q in questions]
 
 
 PLANS = {
@@ -225,16 +218,13 @@ def test_a_longer_name_than_the_linked_title_is_named_as_absent(mem_index, embed
     model, tokenizer = tiny_model
     plans = {"Who directed Jaws 2?": ('lookup film:"Jaws" > director', 0.99),
              "Who directed That Jaws Thing?": ('lookup film:"Jaws" > director', 0.99),
-             "Who directed Jaws?": ('lookup film:"Jaws" > director', 0.99),
-             "When was Christopher Nolan-Smith born?": ('lookup person:"Christopher Nolan" < director > year', 0.3)}
+             "Who directed Jaws?": ('lookup film:"Jaws" > director', 0.99)}
     pipeline = Pipeline(mem_index, embedder, model, tokenizer, rag_settings, generator_name="tiny-gpt2",
                         planner=FakePlanner(plans), catalog=Catalog.from_movies(_movies()))
     sequel = pipeline.ask("Who directed Jaws 2?")
     assert sequel.text == "Jaws 2 is not in the catalog." and sequel.abstained and sequel.written_by == "template"
     assert pipeline.ask("Who directed That Jaws Thing?").text == "That Jaws Thing is not in the catalog."
     assert pipeline.ask("Who directed Jaws?").items == ["Steven Spielberg"]
-    unsure = pipeline.ask("When was Christopher Nolan-Smith born?")  # an unsure plan too: it would search for Nolan
-    assert unsure.text == "Christopher Nolan-Smith is not in the catalog."
 
 
 def test_describe_planned_as_a_tag_lookup_describes_a_film_without_tags(mem_index, embedder, tiny_model,
