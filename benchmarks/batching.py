@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.common import machine_info, write_json
 from core.config import Settings
+from core.errors import ConfigError
 from core.flags import add_settings_flags, run_command, settings_from_args
 
 
@@ -49,6 +50,8 @@ def run(settings: Settings, questions_path: str, n: int, per_type: int, clients:
     pipeline = load_pipeline(settings)
     alone = pipeline.generator
     batched = Generator(alone.model, alone.tokenizer, settings.with_overrides(batch_window_ms=window_ms))
+    if getattr(batched, "batcher", None) is None:
+        raise ConfigError(f"micro-batching runs on the ctranslate2 runtime, not {batched.runtime}")
     for prefix in alone._prefixes:  # the prompt prefixes the pipeline registered (rag.pipeline)
         batched.add_prefix(prefix)
     _answer(pipeline, questions[0])  # warm-up

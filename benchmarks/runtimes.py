@@ -14,6 +14,7 @@ weight bytes gives the floor per token a bandwidth-bound decoder cannot beat: by
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import time
@@ -90,6 +91,10 @@ def _genai_engine(model, tokenizer, cache_dir: str, precision: str):
         if not (source / "config.json").exists():
             model.save_pretrained(source)
             tokenizer.save_pretrained(source)
+        config = json.loads((source / "config.json").read_text())
+        if "quantization_config" in config and not config["quantization_config"]:
+            del config["quantization_config"]  # transformers 5 writes null; the builder reads it when present
+            (source / "config.json").write_text(json.dumps(config, indent=2))
         done = subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o",
                                str(out), "-p", precision, "-e", "cpu", "-c", str(root / "builder-cache")],
                               capture_output=True, text=True)

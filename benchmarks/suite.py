@@ -177,7 +177,8 @@ def _retrieval_sections(rec: Recorder, args, settings: Settings, index, embedder
                                                                settings.retrieval.k, rec.progress),
                 f"retrieval over {args.questions} questions")
     if not args.skip_onnx:
-        rec.measure("onnx", lambda: onnx_encoder.bench_onnx(embedder, texts[:100],
+        torch_embedder = load_embedder(settings=settings.with_overrides(embedder_backend="torch"))  # the lever's base
+        rec.measure("onnx", lambda: onnx_encoder.bench_onnx(torch_embedder, texts[:100],
                                                             [p.text for p in index.passages[:1000]],
                                                             settings.index.embed_batch_size),
                     "onnx embedder lever")

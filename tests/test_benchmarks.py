@@ -133,10 +133,14 @@ def test_memory_helpers_and_cli_errors(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error:")
 
 
-def test_onnx_encoder_matches_torch(tmp_path, embedder):
+def test_onnx_encoder_matches_torch(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     from benchmarks.onnx_encoder import OnnxEncoder
+    from core.config import Settings
+    from core.models import load_embedder
+
+    embedder = load_embedder(Settings().with_overrides(embedder_backend="torch"))  # the lever is measured on torch
 
     texts = ["Who directed Jaws?", "Inception (2010). Directed by Christopher Nolan."]
     got = OnnxEncoder(embedder, tmp_path).encode(texts)
