@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
     # --index: e.g. a WikiMovies index; --num-threads applies to torch and FAISS for the whole run
     add_settings_flags(p, fields=("index_dir", "generator", "num_threads", "seed", "progress", "generator_runtime",
-                                  "ct2_compute_type", "embedder_backend"))
+                                  "ct2_compute_type", "ct2_threads", "embedder_backend"))
     return p
 
 

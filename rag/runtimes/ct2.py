@@ -42,9 +42,11 @@ class CTranslate2Generator(Generator):
         self._ct2 = require("ctranslate2", "the ctranslate2 generator runtime")
         compute = settings.decoding.ct2_compute_type
         self.model_dir = ct2_model_dir(model, tokenizer, settings.models.cache_dir, compute, settings.run.progress)
-        threads = settings.run.num_threads or torch.get_num_threads() or os.cpu_count() or 1
-        self.engine = self._ct2.Generator(str(self.model_dir), device="cpu", compute_type=compute, inter_threads=1,
-                                          intra_threads=threads)
+        cores = settings.run.num_threads or torch.get_num_threads() or os.cpu_count() or 1
+        threads = min(settings.decoding.ct2_threads or cores, cores)
+        # calls beyond the first run on their own workers (concurrent requests, micro-batches) while cores remain
+        self.engine = self._ct2.Generator(str(self.model_dir), device="cpu", compute_type=compute,
+                                          inter_threads=max(1, cores // threads), intra_threads=threads)
 
     # ------------------------------------------------------------ options
 

@@ -102,6 +102,14 @@ def test_suppress_first_matches_torch(pair):
             torch_gen.generate([prompt], stop=(), max_new_tokens=1, suppress_first=first)
 
 
+def test_one_thread_per_call_leaves_the_other_cores_to_concurrent_calls(tiny_llama, cache_dir, pair):
+    model, tokenizer = tiny_llama
+    gen = Generator(model, tokenizer, _settings(cache_dir, "ctranslate2", ct2_threads=1, num_threads=2))
+    assert gen.engine.num_generators == 2
+    assert gen.generate(PROMPTS, stop=()) == pair[1].generate(PROMPTS, stop=())
+    assert Generator(model, tokenizer, _settings(cache_dir, "ctranslate2", num_threads=2)).engine.num_generators == 1
+
+
 def test_suppress_first_in_a_batch_of_unequal_prompts_matches_torch(pair):
     torch_gen, ct2_gen = pair
     first = torch_gen.generate(PROMPTS, stop=(), max_new_tokens=1)
