@@ -107,7 +107,8 @@ def test_one_thread_per_call_leaves_the_other_cores_to_concurrent_calls(tiny_lla
     gen = Generator(model, tokenizer, _settings(cache_dir, "ctranslate2", ct2_threads=1, num_threads=2))
     assert gen.engine.num_generators == 2
     assert gen.generate(PROMPTS, stop=()) == pair[1].generate(PROMPTS, stop=())
-    assert Generator(model, tokenizer, _settings(cache_dir, "ctranslate2", num_threads=2)).engine.num_generators == 1
+    every_core = _settings(cache_dir, "ctranslate2", ct2_threads=0, num_threads=2)
+    assert Generator(model, tokenizer, every_core).engine.num_generators == 1
 
 
 def test_suppress_first_in_a_batch_of_unequal_prompts_matches_torch(pair):
