@@ -2,10 +2,12 @@
 
 Requests that arrive within `window_s` of the first one and share a key (the same prompt prefix and decoding
 options) are decoded together; each caller gets its own rows back, and a stream gets its own tokens as they
-arrive. Leader/follower, no background thread: the first request of a key waits the window, takes the requests
-queued under that key (up to `max_rows` rows) and runs them as one batch; if more are queued by then, the first
-of them leads the next batch (without waiting again). A batch of streams is started asynchronously by `run`, so
-its leader, like every stream, goes on to consume its own tokens.
+arrive. Leader/follower: the first request of a key waits the window, takes the requests queued under that key
+(up to `max_rows` rows) and runs them as one batch. The key stays led until that batch has left the engine, so
+requests arriving meanwhile queue up and run as the next batch (its first request leads it, without waiting
+again) instead of each starting an engine call of its own. A batch of streams is started asynchronously by
+`run`, which returns an Event set when the engine is done with it; its leader, like every stream, goes on to
+consume its own tokens.
 """
 from __future__ import annotations
 
@@ -39,8 +41,9 @@ class MicroBatcher:
     Args:
         window_s: how long the first request of a key waits for others (issue 17: about 10-20 ms).
         max_rows: rows per batch at most; requests beyond it go to the next batch.
-        run: (requests) → None, on the leader's thread. For plain requests it sets each result; for streams it
-            starts decoding and returns (it must close every tokens queue with None when that request's rows end).
+        run: (requests) → None or a threading.Event, on the leader's thread. For plain requests it sets each
+            result (None: done); for streams it starts decoding and returns an Event set once the engine is done with
+            the batch (it must close every tokens queue with None when that request's rows end).
     """
 
     def __init__(self, window_s: float, max_rows: int, run: Callable[[list[Request]], None]) -> None:
@@ -68,20 +71,17 @@ class MicroBatcher:
         return request
 
     def _run_next(self, key: Hashable) -> None:
-        """Run the next batch of `key`; hand the lead to the first request still queued, if any."""
+        """Run the next batch of `key`; once the engine is done with it, hand the lead on (see _hand_on)."""
         with self._lock:
             waiting = self._pending.get(key, [])
             batch, rows = [], 0
             while waiting and (not batch or rows + len(waiting[0].rows) <= self.max_rows):
                 rows += len(waiting[0].rows)
                 batch.append(waiting.pop(0))
-            successor = waiting[0] if waiting else None
-            if successor is None:
-                self._pending.pop(key, None)
-                self._led.discard(key)
         self.batches.append(rows)
+        finished = None
         try:
-            self.run(batch)
+            finished = self.run(batch)
         except BaseException as exc:  # every caller hears of it, not just the leader
             for r in batch:
                 r.error = r.error or exc
@@ -89,6 +89,19 @@ class MicroBatcher:
         for r in batch:
             r.started.set()
             r._wake.set()
+        if isinstance(finished, threading.Event):  # a batch of streams still decoding: hand on when it is done
+            threading.Thread(target=lambda: (finished.wait(), self._hand_on(key)), daemon=True).start()
+        else:
+            self._hand_on(key)
+
+    def _hand_on(self, key: Hashable) -> None:
+        """The first request queued under `key` leads the next batch at once; with none, the key is free."""
+        with self._lock:
+            waiting = self._pending.get(key, [])
+            successor = waiting[0] if waiting else None
+            if successor is None:
+                self._pending.pop(key, None)
+                self._led.discard(key)
         if successor is not None:
             successor._lead = True
             successor._wake.set()

@@ -39,8 +39,9 @@ class BatchedCTranslate2Generator(CTranslate2Generator):
             raise request.error
         return request.result
 
-    def _run_batch(self, requests: list[Request]) -> None:
-        """One engine call for every request's rows (plain: results split back; streams: started asynchronously)."""
+    def _run_batch(self, requests: list[Request]) -> threading.Event | None:
+        """One engine call for every request's rows (plain: results split back; streams: started asynchronously,
+        with the Event set once the engine is done with them)."""
         prefix, config, stop = requests[0].context
         rows = [row for r in requests for row in r.rows]
         if not requests[0].stream:
@@ -76,8 +77,11 @@ class BatchedCTranslate2Generator(CTranslate2Generator):
                     r.error = r.error or exc
             for r in requests:
                 r.tokens.put(None)
+            finished.set()
 
+        finished = threading.Event()
         threading.Thread(target=close_all, daemon=True).start()
+        return finished
 
     def _text_chunks(self, ids: list[int], prefix: str | None, config, stop: tuple[str, ...]) -> Iterator[str]:
         if self._alone(config):

@@ -278,3 +278,27 @@ def test_the_batcher_hands_the_lead_on_and_reports_errors():
     assert results == {i: [[2 * i]] for i in range(5)} and max(batcher.batches) == 2 and sum(batcher.batches) == 5
     failed = batcher.submit("k", Request([[-1]]))
     assert isinstance(failed.error, ValueError)
+
+
+def test_requests_arriving_while_a_batch_runs_form_the_next_batch():
+    import threading
+    import time
+
+    from rag.runtimes.batcher import MicroBatcher, Request
+
+    def run(requests):
+        time.sleep(0.3)  # the engine is busy with this batch
+        for r in requests:
+            r.result = r.rows
+
+    batcher = MicroBatcher(0.01, max_rows=8, run=run)
+    first = threading.Thread(target=batcher.submit, args=("k", Request([[0]])))
+    first.start()
+    time.sleep(0.1)  # the first batch is running now
+    later = [threading.Thread(target=batcher.submit, args=("k", Request([[i]]))) for i in range(1, 4)]
+    for t in later:  # one by one, each after the window: alone they would each be a batch
+        t.start()
+        time.sleep(0.05)
+    for t in [first, *later]:
+        t.join(5)
+    assert batcher.batches == [1, 3]  # not three engine calls of one row each
