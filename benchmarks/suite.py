@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import torch
 
-from benchmarks import answers, build, levers, memory, naive, onnx_encoder, retrieval
+from benchmarks import answers, breakdown, build, levers, memory, naive, onnx_encoder, paths, retrieval, runtimes
 from benchmarks.common import (
     DEFAULT_BUILD_SOURCE,
     benchmark_questions,
@@ -130,6 +130,23 @@ def _run_settings(args) -> Settings:
     return settings
 
 
+def _prompts(pipeline, questions: list[str]) -> list[str]:
+    """The rendered prompts the pipeline generates from for these questions (what the runtimes are timed on)."""
+    seen: list[str] = []
+    generate = pipeline.generator.generate
+
+    def recording(prompts, **options):
+        seen.extend(prompts)
+        return generate(prompts, **options)
+
+    pipeline.generator.generate = recording
+    try:
+        pipeline.ask_batch(questions, progress=False)
+    finally:
+        del pipeline.generator.generate
+    return seen or questions
+
+
 def _build_sources(args) -> list[str]:
     if args.build_source:
         return args.build_source
@@ -160,7 +177,8 @@ def _retrieval_sections(rec: Recorder, args, settings: Settings, index, embedder
                                                                settings.retrieval.k, rec.progress),
                 f"retrieval over {args.questions} questions")
     if not args.skip_onnx:
-        rec.measure("onnx", lambda: onnx_encoder.bench_onnx(embedder, texts[:100],
+        torch_embedder = load_embedder(settings=settings.with_overrides(embedder_backend="torch"))  # the lever's base
+        rec.measure("onnx", lambda: onnx_encoder.bench_onnx(torch_embedder, texts[:100],
                                                             [p.text for p in index.passages[:1000]],
                                                             settings.index.embed_batch_size),
                     "onnx embedder lever")
@@ -176,21 +194,46 @@ def _answer_sections(rec: Recorder, args, settings: Settings, index, embedder, q
     catalog = Catalog.open(index_dir) if planner is not None else None  # as rag.pipeline.load_pipeline does
     pipeline = Pipeline(index, embedder, model, tokenizer, settings, generator_name=spec.name, planner=planner,
                         catalog=catalog)
+    # today's path, kept runnable behind the flags: eager torch generator, torch query encoder (same model object)
+    torch_settings = settings.with_overrides(generator_runtime="torch", embedder_backend="torch")
+    torch_embedder = load_embedder(settings=torch_settings)
     answer_qs = questions[:args.answers]
     rec.measure("answers", lambda: {**answers.bench_answers(pipeline, answer_qs, progress), "generator": spec.name,
-                                    "rss_mb": rss_mb()},
-                f"answers over {len(answer_qs)} questions with {spec.name}")
-    if not args.skip_levers:
+                                    "runtime": pipeline.generator.runtime,
+                                    "embedder_backend": getattr(embedder, "backend", None), "rss_mb": rss_mb()},
+                f"answers over {len(answer_qs)} questions with {spec.name} on {pipeline.generator.runtime}")
+    if not (args.skip_torch_path and args.skip_breakdown):
+        torch_pipeline = Pipeline(index, torch_embedder, model, tokenizer, torch_settings, generator_name=spec.name,
+                                  planner=load_planner(torch_settings, torch_embedder) if planner else None,
+                                  catalog=catalog)
+        if not args.skip_torch_path:
+            texts = [q.question for q in questions[:args.questions]]
+            rec.measure("torch_path", lambda: paths.bench_paths(pipeline, torch_pipeline, answer_qs, texts,
+                                                                settings.retrieval.k, progress),
+                        f"today's torch path vs {pipeline.generator.runtime}, paired")
+        if not args.skip_breakdown:
+            texts = [q.question for q in answer_qs]
+            rec.measure("breakdown", lambda: {"new": breakdown.bench_breakdown(pipeline, texts),
+                                              "torch": breakdown.bench_breakdown(torch_pipeline, texts)},
+                        "where the time goes")
+        del torch_pipeline
+    if not args.skip_runtimes:
+        prompts = _prompts(pipeline, [q.question for q in answer_qs[:args.runtime_prompts]])
+        rec.measure("runtimes", lambda: runtimes.bench_runtimes(model, tokenizer, prompts, settings.models.cache_dir,
+                                                                settings.run.num_threads),
+                    f"generator runtimes side by side on {len(prompts)} prompts")
+    if not args.skip_levers:  # torch levers: measured on the torch runtime, as before
         names = args.levers.split(",") if args.levers else None
-        rec.measure("levers", lambda: levers.bench_levers(index, embedder, model, tokenizer, settings,
+        rec.measure("levers", lambda: levers.bench_levers(index, embedder, model, tokenizer, torch_settings,
                                                           questions[:args.lever_questions], names, progress),
                     "speed levers")
     if not args.skip_naive:
         note = "same base model folder" + (f"; our pipeline also merges the adapter {spec.adapter} (same "
-                                           "architecture and size)" if spec.adapter else "")
-        rec.measure("naive", lambda: {**naive.bench_naive(spec.path, embedder, index, answer_qs, settings.retrieval.k,
-                                                          settings.decoding.max_new_tokens, progress,
-                                                          pipeline=pipeline),
+                                           "architecture and size)" if spec.adapter else "") + \
+            "; the naive peer encodes with the torch sentence-transformers encoder"
+        rec.measure("naive", lambda: {**naive.bench_naive(spec.path, torch_embedder, index, answer_qs,
+                                                          settings.retrieval.k, settings.decoding.max_new_tokens,
+                                                          progress, pipeline=pipeline),
                                       "note": note},
                     f"naive pipeline over {len(answer_qs)} questions, paired with ours")
     if not args.skip_app:

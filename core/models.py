@@ -107,13 +107,30 @@ def load_embedder(settings: Settings, name: str | None = None):
         name: another folder, alias or hub id.
 
     Returns:
-        A `sentence_transformers.SentenceTransformer` on CPU (cached: the same object for the same folder).
+        A `sentence_transformers.SentenceTransformer` on CPU (cached: the same object for the same folder), or with
+        `settings.models.embedder_backend` "onnx"/"onnx-int8" the same model encoding on ONNX Runtime
+        (core.encoders.onnx; exported once into `settings.models.cache_dir`).
 
     Raises:
-        ModelUnavailable: the model is neither bundled, a folder, nor reachable on the hub.
+        ModelUnavailable: the model is neither bundled, a folder, nor reachable on the hub; or the backend's
+            package is missing (the message says what to install).
     """
     _quiet_loading(settings)
-    return _load_embedder_cached(resolve_embedder(name or settings.models.embedder, settings))
+    path = resolve_embedder(name or settings.models.embedder, settings)
+    if settings.models.embedder_backend == "torch":
+        return _load_embedder_cached(path)
+    return _load_backend_embedder(path, settings.models.embedder_backend, settings.models.cache_dir,
+                                  settings.run.num_threads)
+
+
+@lru_cache(maxsize=4)
+def _load_backend_embedder(path: str, backend: str, cache_dir: str, threads: int):
+    from core.encoders import parse_backend  # deferred: only for a non-torch backend
+    from core.encoders.onnx import OnnxEmbedder  # deferred: imports onnxruntime
+
+    folder = Path(cache_dir) / "onnx" / embedder_fingerprint(path)
+    # a copy of its own, not the torch backend's cached one: OnnxEmbedder releases its transformer's weights
+    return OnnxEmbedder(_load_embedder_cached.__wrapped__(path), folder, parse_backend(backend), threads)
 
 
 def embedder_hash(name: str, settings: Settings) -> str | None:

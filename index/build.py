@@ -143,6 +143,7 @@ def make_manifest(movies: list[Movie], passages: list[Passage], dim: int, source
         "schema_version": SCHEMA_VERSION,
         "movies": len(movies), "passages": len(passages), "kinds": kinds,
         "embedder": settings.models.embedder, "embedder_hash": models.embedder_hash(settings.models.embedder, settings),
+        "embedder_backend": settings.models.embedder_backend,  # checked on load against the embedder's (index.store)
         "dim": dim, "hnsw": hnsw, "metric": "inner_product (cosine on normalised vectors)",
         "passage_settings": {"plot_chunk_words": settings.index.plot_chunk_words,
                              "person_card_films": settings.index.person_card_films,

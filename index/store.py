@@ -14,6 +14,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from core.encoders import AGREEMENT, CHECK_SAMPLE, backend_of, vectors_agree
 from core.errors import IndexLoadError
 from core.fileio import recover_dir
 from core.models import embedder_hash
@@ -373,7 +374,22 @@ def load_index(index_dir: str | Path, settings=None, embedder=None) -> MovieInde
               "bm25": num_docs if num_docs is not None else len(passages)}
     _agree(folder, "passage counts", manifest.get("passages"), counts)
     _agree(folder, "dims", manifest.get("dim"), {"vectors.npy": vectors.shape[1], "faiss.index": faiss_index.d})
+    check_backend(manifest, index_dir, passages, vectors, embedder)
     return MovieIndex(passages, vectors, manifest, faiss_index, bm25)
+
+
+def check_backend(manifest: dict, index_dir, passages: list[Passage], vectors: np.ndarray, embedder) -> None:
+    """Vectors another embedder backend made (manifest "embedder_backend"; torch before it was recorded) are accepted
+    only when `embedder` reproduces them on a sample of passages: least cosine >= core.encoders.AGREEMENT."""
+    current, built = backend_of(embedder), manifest.get("embedder_backend", "torch")
+    if current is None or current == built or not len(passages):
+        return
+    rows = np.unique(np.linspace(0, len(passages) - 1, CHECK_SAMPLE).astype(int))
+    cosine = vectors_agree(embedder, [passages[i].text for i in rows], vectors[rows])
+    if cosine < AGREEMENT:
+        raise IndexLoadError(f"{index_dir}: embedded by the {built} embedder backend, whose vectors the {current} "
+                             f"backend does not reproduce (least cosine {cosine:.4f} < {AGREEMENT}); rebuild the index "
+                             f"or pass --embedder-backend {built}")
 
 
 def first_line(exc: BaseException, path: Path | None = None) -> str:

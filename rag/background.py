@@ -9,14 +9,13 @@ settings.demo.startup chooses (both measured by benchmarks/first_answer.py):
 """
 from __future__ import annotations
 
-import ctypes
-import gc
 import threading
 import time
 from collections.abc import Callable
 
 from core.config import Settings, Startup
 from core.errors import IndexLoadError
+from core.memory import release_memory
 from index.default import index_is_current, usable_pack
 from index.pack import pack_sources, read_pack
 
@@ -43,15 +42,6 @@ def sample_settings(settings: Settings) -> Settings:
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-
-
-def release_memory() -> None:
-    """Collect the build's garbage and hand glibc's free heap back to the OS (it keeps it otherwise)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
 
 
 class BuildJob:

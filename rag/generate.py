@@ -6,6 +6,9 @@ answers); leading whitespace never stops a row.
 Speed: torch.inference_mode; answers stop at the first stop string (a StoppingCriteria) or eos; the fixed
 prompt prefix of a mode (system prompt + demonstrations) is prefilled once and its KV cache is copied per
 question (batches too), so only the context and question are prefilled; batches are sorted by length.
+
+Runtime: `Generator(...)` returns the class settings.decoding.generator_runtime selects (rag.runtimes): this
+eager torch class (training path and fallback) or a subclass that decodes on CTranslate2 (int8).
 """
 from __future__ import annotations
 
@@ -111,6 +114,17 @@ class Generator:
         tokenizer: its tokenizer (chat models get no extra special tokens: the chat template has them).
         settings: `settings.decoding`: defaults of every generation option, batch size, prefix cache.
     """
+
+    runtime = "torch"  # the engine that decodes; subclasses in rag.runtimes run another one
+
+    def __new__(cls, model=None, tokenizer=None, settings: Settings | None = None):
+        """Generator(model, tokenizer, settings) is served by settings.decoding.generator_runtime: this torch class,
+        or its subclass on a faster engine (rag.runtimes), with the same interface."""
+        if cls is Generator and settings is not None:
+            from rag.runtimes import generator_class  # deferred: rag.runtimes builds on this module
+
+            cls = generator_class(model, settings)
+        return super().__new__(cls)
 
     def __init__(self, model, tokenizer, settings: Settings) -> None:
         self.model = optimize_model(model, settings)
@@ -256,6 +270,26 @@ class Generator:
         """
         config, stop = self._config(gen_overrides)
         ids, prefix = self.encode(prompt)
+        chunks = self._text_chunks(ids, prefix, config, stop)
+        raw, emitted = "", ""
+        try:
+            for chunk in chunks:
+                raw += chunk
+                text = _held_back(finish(raw, stop), stop)
+                if len(text) > len(emitted) and text.startswith(emitted):
+                    yield text[len(emitted):]
+                    emitted = text
+                if stops_in(raw.lstrip(), stop):
+                    break
+        finally:
+            chunks.close()
+        text = finish(raw, stop)
+        if len(text) > len(emitted) and text.startswith(emitted):
+            yield text[len(emitted):]
+
+    def _text_chunks(self, ids: list[int], prefix: str | None, config: GenerationConfig,
+                     stop: tuple[str, ...]) -> Iterator[str]:
+        """Decoded text as tokens arrive (generate() on a worker thread); closing the iterator cancels it."""
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         cancel, errors = threading.Event(), []
 
@@ -268,21 +302,10 @@ class Generator:
 
         thread = threading.Thread(target=work, daemon=True)
         thread.start()
-        raw, emitted = "", ""
         try:
-            for chunk in streamer:
-                raw += chunk
-                text = _held_back(finish(raw, stop), stop)
-                if len(text) > len(emitted) and text.startswith(emitted):
-                    yield text[len(emitted):]
-                    emitted = text
-                if stops_in(raw.lstrip(), stop):
-                    break
+            yield from streamer
         finally:
             cancel.set()
             thread.join()
         if errors:
             raise errors[0]
-        text = finish(raw, stop)
-        if len(text) > len(emitted) and text.startswith(emitted):
-            yield text[len(emitted):]

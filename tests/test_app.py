@@ -607,3 +607,21 @@ def test_browser_shows_html_in_catalog_fields_and_questions_as_text(tmp_path, ti
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_the_app_micro_batches_concurrent_questions_only_on_a_batching_generator():
+    import app
+
+    settings = app.serving_settings(Settings())
+    assert settings.decoding.batch_window_ms == settings.demo.micro_batch_ms > 0
+    off = app.serving_settings(Settings().with_overrides(micro_batch_ms=0))
+    assert off.decoding.batch_window_ms == 0
+
+    @dataclass
+    class Holder:
+        generator: object
+
+    batching = Holder(generator=type("Batched", (), {"batcher": object()})())
+    alone = Holder(generator=object())
+    assert app.queue_concurrency(batching, settings) == settings.demo.batched_concurrency > 2
+    assert app.queue_concurrency(alone, settings) == settings.demo.queue_concurrency == 2

@@ -133,10 +133,14 @@ def test_memory_helpers_and_cli_errors(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error:")
 
 
-def test_onnx_encoder_matches_torch(tmp_path, embedder):
+def test_onnx_encoder_matches_torch(tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     from benchmarks.onnx_encoder import OnnxEncoder
+    from core.config import Settings
+    from core.models import load_embedder
+
+    embedder = load_embedder(Settings().with_overrides(embedder_backend="torch"))  # the lever is measured on torch
 
     texts = ["Who directed Jaws?", "Inception (2010). Directed by Christopher Nolan."]
     got = OnnxEncoder(embedder, tmp_path).encode(texts)
@@ -202,3 +206,41 @@ def test_injection_run_on_a_tiny_index(tmp_path, movies, embedder, settings, tin
     assert [a["question"] for a in report["about_hostile_film"]] == ABOUT_HOSTILE
     json.dumps(report)
 
+
+def test_torch_path_breakdown_and_runtimes_side_by_side(tiny_index, embedder, settings, tmp_path):
+    pytest.importorskip("ctranslate2")
+    from benchmarks.breakdown import STAGES, bench_breakdown
+    from benchmarks.common import title_questions
+    from benchmarks.paths import bench_paths
+    from benchmarks.report import headline, summary_text
+    from benchmarks.runtimes import bench_runtimes
+    from core.models import load_embedder, load_generator
+    from rag.pipeline import Pipeline
+
+    questions = title_questions(tiny_index, 3)
+    model, tokenizer, _ = load_generator(settings)
+    new_settings = settings.with_overrides(generator_runtime="ctranslate2", cache_dir=str(tmp_path))
+    old_settings = settings.with_overrides(generator_runtime="torch", embedder_backend="torch")
+    new = Pipeline(tiny_index, embedder, model, tokenizer, new_settings)
+    old = Pipeline(tiny_index, load_embedder(old_settings), model, tokenizer, old_settings)
+    assert new.generator.runtime == "ctranslate2" and old.generator.runtime == "torch"
+    paths = bench_paths(new, old, questions, [q.question for q in questions])
+    assert paths["new"]["answer_s"]["n"] == 3 and paths["torch"]["first_token_s"]["n"] == 3
+    assert paths["first_token_ratio_vs_torch"] > 0 and paths["hybrid_unlinked_ratio_vs_torch"] > 0
+    parts = {"new": bench_breakdown(new, [q.question for q in questions]),
+             "torch": bench_breakdown(old, [q.question for q in questions])}
+    for part in parts.values():
+        assert all(part[s]["n"] == 3 and part[s]["p50"] >= 0 for s in STAGES)
+        assert sum(part["share_of_mean"].values()) == pytest.approx(1.0, abs=0.01)
+    assert not hasattr(new.generator, "__dict__") or "_run" not in new.generator.__dict__  # the hook is removed
+    runtimes = bench_runtimes(model, tokenizer, [q.question for q in questions], str(tmp_path), genai=False)
+    engines = runtimes["engines"]
+    assert {"torch", "ctranslate2 float32", "ctranslate2 int8_float32"} <= set(engines)
+    assert engines["ctranslate2 float32"]["same_17_tokens_as_torch"] == 1.0  # float32: the same greedy tokens
+    assert runtimes["memory_bandwidth"]["read_gb_s"] > 0 and runtimes["floor"]["int8_floor_ms_per_token"] > 0
+    sections = {"torch_path": paths, "breakdown": parts, "runtimes": runtimes}
+    head = headline(sections)
+    assert head["first_token_ratio_vs_torch"] == paths["first_token_ratio_vs_torch"]
+    assert head["decode_floor_int8_ms_per_token"] == runtimes["floor"]["int8_floor_ms_per_token"]
+    text = summary_text({**head, "sections": sections})
+    assert "Where the time goes" in text and "Generator runtimes" in text and "Today's torch path" in text
