@@ -1,6 +1,6 @@
 """A name the question writes longer than the catalog name it linked: "Who directed That Good Night?" links
-*The Good Night*, "when was Crocodile Hunter: Collision Course released?" links a Hunter. The question then asks
-about a film the catalog lacks, and answering about the look-alike would be wrong.
+*The Good Night*, "Who directed Jaws 2?" links *Jaws*. The question then asks about a film the catalog lacks, and
+answering about the look-alike would be wrong.
 
 The linker matches normalised token n-grams; this module maps a link's tokens back to the question as typed and
 widens them over the capitalised words around them (and the rest of a hyphenated word, and a sequel number).
