@@ -15,10 +15,10 @@ accepted only when they agree with its own on a sample of passages (`vectors_agr
 from __future__ import annotations
 
 import enum
-import importlib
 
 import numpy as np
 
+from core import optional
 from core.errors import ModelUnavailable
 
 PACKAGES = {"onnxruntime": "onnxruntime==1.31.1", "onnx": "onnx==1.23.2"}  # as pinned in requirements.txt
@@ -36,11 +36,7 @@ class EmbedderBackend(enum.StrEnum):
 
 def require(module: str, purpose: str):
     """Import an optional package, or ModelUnavailable naming the pip command and the torch fallback."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ModelUnavailable(f"{purpose} needs the {module} package: pip install {PACKAGES.get(module, module)} "
-                               f"(or --embedder-backend torch)") from exc
+    return optional.require(module, purpose, PACKAGES.get(module, module), "--embedder-backend torch")
 
 
 def parse_backend(value: str) -> EmbedderBackend:

@@ -14,9 +14,9 @@ what to install (`require`).
 from __future__ import annotations
 
 import enum
-import importlib
 
-from core.errors import ConfigError, ModelUnavailable
+from core import optional
+from core.errors import ConfigError
 
 # What `pip install` brings each optional runtime package (the versions pinned in requirements.txt).
 PACKAGES = {"ctranslate2": "ctranslate2==4.8.5"}
@@ -33,11 +33,7 @@ class Runtime(enum.StrEnum):
 
 def require(module: str, purpose: str):
     """Import an optional runtime package, or ModelUnavailable naming the pip command and the torch fallback."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ModelUnavailable(f"{purpose} needs the {module} package: pip install {PACKAGES.get(module, module)} "
-                               f"(or --generator-runtime torch)") from exc
+    return optional.require(module, purpose, PACKAGES.get(module, module), "--generator-runtime torch")
 
 
 def base_architecture(model) -> str:
