@@ -126,6 +126,12 @@ def machine_info() -> dict:
 
 # ---------------------------------------------------------------- questions
 
+def retrieval_scores(results: list[list], questions: list, k: int) -> dict:
+    """recall@k and MRR of retrieved passage lists against the questions' answers (evaluation.metrics)."""
+    ranks = [metrics.retrieval_rank(found, q) for found, q in zip(results, questions)]
+    return {f"recall@{k}": round(metrics.recall_at_k(ranks, k), 4), "mrr": round(metrics.mrr(ranks), 4)}
+
+
 def is_wikimovies_index(index) -> bool:
     return any(str(s.get("format", "")).startswith("wikimovies") for s in index.manifest.get("sources", []))
 

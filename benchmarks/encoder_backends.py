@@ -20,20 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import stats, write_json
+from benchmarks.common import retrieval_scores, stats, write_json
 from core.config import Settings
 from core.encoders import AGREEMENT, EmbedderBackend, vectors_agree
 from core.errors import IndexLoadError
 from core.models import load_embedder
-from evaluation.metrics import mrr, recall_at_k, retrieval_rank
 from evaluation.questions import read_questions
 from index.store import check_backend, load_index
 from rag.retrieve import Retriever
-
-
-def _scores(results: list[list], questions: list, k: int) -> dict:
-    ranks = [retrieval_rank(found, q) for found, q in zip(results, questions)]
-    return {f"recall@{k}": round(recall_at_k(ranks, k), 4), "mrr": round(mrr(ranks), 4)}
 
 
 def _accepted(index, embedder) -> bool | str:
@@ -77,7 +71,7 @@ def bench_backends(index, embedders: dict, questions: list, k: int = 5, passages
                                                "p01": round(float(np.percentile(cosine, 1)), 6)},
                      "check_sample_least_cosine": round(vectors_agree(emb, sample[:8], stored[:8]), 6),
                      "index_accepted": _accepted(index, emb),
-                     "dense": _scores(dense, questions, k), "hybrid": _scores(hybrid, questions, k)}
+                     "dense": retrieval_scores(dense, questions, k), "hybrid": retrieval_scores(hybrid, questions, k)}
     base = out["torch"]["query_encode_ms"]["p50"] if "torch" in out else None
     for name in embedders:
         if base:

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_json
+from benchmarks.common import retrieval_scores, write_json
 from core.config import Settings
 from core.models import load_embedder
-from evaluation.metrics import mrr, recall_at_k, retrieval_rank
 from evaluation.questions import read_questions
 from index.pack import dequantize, pack_vectors, read_pack
 from index.store import MovieIndex, load_index
@@ -38,14 +37,6 @@ def dequantised_like(index: MovieIndex, pack_dir: str) -> np.ndarray:
     if missing:
         raise SystemExit(f"error: {missing} passages of the index are not in the pack; pack this index first")
     return dequantize(q[np.array(rows)], scale)
-
-
-def _ranks(results: list[list], questions: list) -> list[int | None]:
-    return [retrieval_rank(found, q) for found, q in zip(results, questions)]
-
-
-def _scores(ranks: list[int | None], k: int) -> dict:
-    return {f"recall@{k}": round(recall_at_k(ranks, k), 4), "mrr": round(mrr(ranks), 4)}
 
 
 def measure(index_dir: str, pack_dir: str, questions_file: str, n: int, k: int, seed: int) -> dict:
@@ -75,9 +66,9 @@ def measure(index_dir: str, pack_dir: str, questions_file: str, n: int, k: int, 
                                           "p01": round(float(np.percentile(cosine, 1)), 6)},
         f"dense_top{k}_overlap": round(float(np.mean(overlap)), 4),
         "dense_top1_agreement": round(float(np.mean(ids32[:, 0] == ids8[:, 0])), 4),
-        "dense": {"float32": _scores(_ranks(dense_hits(ids32), questions), k),
-                  "int8": _scores(_ranks(dense_hits(ids8), questions), k)},
-        "hybrid": {name: _scores(_ranks(hits, questions), k) for name, hits in hybrid.items()},
+        "dense": {"float32": retrieval_scores(dense_hits(ids32), questions, k),
+                  "int8": retrieval_scores(dense_hits(ids8), questions, k)},
+        "hybrid": {name: retrieval_scores(hits, questions, k) for name, hits in hybrid.items()},
     }
 
 
