@@ -31,7 +31,7 @@ from rag.plan import PATH_OPS, EntityKind, Op, Plan, Rel
 from rag.prompt import format_answer, split_answer
 from rag.recommend import Recommender
 from rag.retrieve import Hit, Retrieval, Retriever
-from rag.support import unsupported_claims
+from rag.support import claims, unsupported_claims
 
 OPEN_OPS = frozenset({Op.IDENTIFY, Op.DESCRIBE, Op.RECOMMEND})  # run on the index's passages and the catalog store
 LONG_OPS = frozenset({Op.DESCRIBE, Op.RECOMMEND})  # answers of several sentences or lines: no stop at a newline
@@ -79,10 +79,14 @@ class PlannedRetrieval(Retrieval):
         """The answer is several sentences or lines (describe, recommend): it does not stop at a newline."""
         return self.plan is not None and self.plan.op in LONG_OPS and self.execution is not None
 
-    def grounds(self, text: str, passages: list[str]) -> bool:
+    def grounds(self, question: str, text: str, passages: list[str]) -> bool:
         """Whether a generated answer may stand: always, unless the question leans off-topic (`decline` is set);
-        then only when every name and number it states is in its passages."""
-        return self.decline is None or not unsupported_claims(text, passages)
+        then only when every name and number it states is in its passages, and it states one the question does not
+        ("what's the capital of Peru?" → "Peru" says nothing)."""
+        if self.decline is None:
+            return True
+        adds = not claims(text) or bool(unsupported_claims(text, [question]))  # a yes/no, or a name it did not ask
+        return adds and not unsupported_claims(text, passages)
 
     def states(self, text: str) -> bool:
         """Whether a generated answer states the computed result: the count, the verdict, every winning film (its

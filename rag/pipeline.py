@@ -174,7 +174,7 @@ class Pipeline(PlotContinuation):
             text = template = retrieval.fallback
             generated = False
         elif generated and isinstance(retrieval, PlannedRetrieval) \
-                and not retrieval.grounds(text, [s.text for s in sources if s.used]):  # an off-topic guess
+                and not retrieval.grounds(question, text, [s.text for s in sources if s.used]):  # an off-topic guess
             text = template = retrieval.decline
             generated, declined = False, True
         plan = _plan_dict(retrieval)

@@ -248,6 +248,8 @@ def test_an_unsure_off_topic_guess_its_passages_do_not_ground_is_declined(planne
     assert guess.abstained and guess.text.startswith("I can only answer") and guess.written_by == "template"
     *_, (streamed, answer) = planned.ask_stream("What is the square root of 1089?")
     assert streamed == guess.text and answer.abstained  # checked before it is shown
+    said["text"] = "Jaws"  # grounded, but only the question's own name: it says nothing
+    assert planned.ask("Who made that Jaws film?").abstained
     said["text"] = "Steven Spielberg"  # grounded in the linked card of Jaws: it stands
     kept = planned.ask("Who made that Jaws film?")
     assert kept.text == "Steven Spielberg" and not kept.abstained and kept.plan["op"] == "off_topic"
