@@ -118,10 +118,12 @@ def read_openings(path: str, split: str, n: int, seed: int) -> list[dict]:
     return random.Random(seed).sample(rows, n)
 
 
-def sample_plots(pipeline, openings: list[dict], seed: int, **gen_overrides) -> list[dict]:
+def sample_plots(pipeline, openings: list[dict], seed: int, progress: bool = False, **gen_overrides) -> list[dict]:
     """One continuation per opening (seed + i for the i-th), with its junk reasons."""
+    from tqdm.auto import tqdm  # deferred: only when sampling
+
     samples = []
-    for i, row in enumerate(openings):
+    for i, row in enumerate(tqdm(openings, desc="plots", disable=not progress)):
         started = time.perf_counter()
         opening = " ".join(row["opening"].split())
         plot = pipeline.plot(opening, genre=row.get("genre"), seed=seed + i, **gen_overrides)
@@ -158,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     settings: Settings = settings_from_args(args)
     openings = read_openings(args.openings, args.split, args.n, settings.run.seed)
     pipeline = load_pipeline(settings, need_index=False)
-    samples = sample_plots(pipeline, openings, settings.run.seed)
+    samples = sample_plots(pipeline, openings, settings.run.seed, progress=settings.run.progress)
     plot = settings.plot
     meta = {"generator": pipeline.generator_name, "plot_generator": pipeline.plot_generator_name or "answer generator",
             "split": args.split, "seed": settings.run.seed, "decoding": {
